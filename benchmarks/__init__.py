@@ -1,0 +1,1 @@
+"""Speed and memory harness: ``python -m benchmarks`` prints a table and writes JSON."""

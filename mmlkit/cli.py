@@ -1,0 +1,321 @@
+"""``python -m mmlkit``: the command line. The only module that reads argv.
+
+Subcommands::
+
+    synth     generate the embedded synthetic benchmark (SSv2 layout)
+    flow      extract optical flow (and packed frames) for every video of a data set
+    pretrain  the image-pretraining stand-in for ImageNet on the synthetic benchmark
+    train     train one model or a mutually learning cohort (the released code's flags)
+    test      multi-view testing and ensembles (the released test script's flags)
+    export    export one trained model for inference (TorchScript) and check it
+
+The training and test flags keep the names and meanings of the authors' released code
+(a fork of TSM): ``python -m mmlkit train somethingv2 RGB,Flow --rank 0 --world_size 2
+--init_method tcp://HOST:PORT --tune_from rgb.pt ...``. Every flag left out takes its value
+from ``--profile`` (``default`` for the synthetic benchmark, ``paper`` for somethingv2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from mmlkit.config import (ConfigError, DataConfig, EvalConfig, PROFILES, RunConfig,
+                           parse_modalities, profile, with_overrides)
+from mmlkit.errors import MmlkitError
+
+_DATASET_HELP = "'synthetic' (the embedded benchmark), 'somethingv2' (with --data_root) or a path to an SSv2-format folder"
+
+
+# --------------------------------------------------------------------------------------------
+# Parsers
+# --------------------------------------------------------------------------------------------
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dataset", help=_DATASET_HELP)
+    p.add_argument("--profile", choices=PROFILES, default=None,
+                   help="numbers for every flag left out (default: 'default' for synthetic, else 'paper')")
+    p.add_argument("--data_root", "--root_path", dest="data_root", default=None,
+                   help="data root (the folder holding labels.json); for synthetic: where it is generated")
+    p.add_argument("--source", choices=("auto", "packed", "video", "frames"), default=None,
+                   help="read frames from packed arrays, the .webm videos or TSM-style JPEG folders")
+    p.add_argument("-j", "--workers", type=int, default=None, help="data loading worker processes")
+    p.add_argument("--num_segments", type=int, default=None, help="segments per clip (T)")
+    p.add_argument("--dense_length", type=int, default=None, help="frames spanned by a dense clip (L)")
+    p.add_argument("--input_size", type=int, default=None, help="network input side, pixels")
+    p.add_argument("--scale_size", type=int, default=None, help="test/val resize of the short side, pixels")
+    p.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: the profile's)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m mmlkit", description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="Run 'python -m mmlkit <command> --help' for a command's flags.")
+    sub = ap.add_subparsers(dest="command", metavar="command", required=True)
+
+    p = sub.add_parser("synth", help="generate the embedded synthetic benchmark",
+                       description="Write the synthetic, Something-Something-like benchmark in the SSv2 layout.")
+    p.add_argument("--preset", choices=("smoke", "default", "large"), default="default")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="output folder (default: the cache folder training uses)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--no_pack", action="store_true", help="skip packed frames and optical flow")
+    p.add_argument("--no_montage", action="store_true", help="skip the montage PNG")
+
+    p = sub.add_parser("flow", help="extract optical flow for every video",
+                       description="Optical flow (clipped at +-bound px, 8-bit) and packed frames for a data set.")
+    p.add_argument("dataset_dir", help="folder in the SSv2 layout (labels.json, split JSONs, videos/)")
+    p.add_argument("--method", choices=("dis", "farneback", "tvl1"), default="dis")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--jpeg", action="store_true", help="also write TSM-style img_/flow_x_/flow_y_ JPEG folders")
+    p.add_argument("--no_pack_rgb", action="store_true", help="do not write packed RGB frames")
+    p.add_argument("--bound", type=float, default=20.0, help="flow clip bound in pixels")
+    p.add_argument("--overwrite", action="store_true", help="redo videos already extracted")
+    p.add_argument("--splits", default=None, help="comma-separated splits (default: all present)")
+
+    p = sub.add_parser("pretrain", help="image-pretraining stand-in for ImageNet (synthetic benchmark)",
+                       description="Train the 2D backbone on single frames of the synthetic generator and save it.")
+    p.add_argument("--arch", default="resnet_tiny")
+    p.add_argument("--preset", choices=("smoke", "default", "large"), default="default")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output .pt (a plain backbone state dict)")
+
+    p = sub.add_parser("train", help="train one model or a mutually learning cohort",
+                       description="Train models of the given modalities together (mutual learning when more than one).")
+    _add_data_args(p)
+    p.add_argument("modalities", help="comma-separated, one per model: RGB | Flow | RGBDiff (e.g. RGB,Flow)")
+    p.add_argument("--out", default=None, help="run folder (default: runs/<config hash>)")
+    p.add_argument("--arch", default=None)
+    p.add_argument("--shift", dest="shift", action="store_true", default=None, help="temporal shift on")
+    p.add_argument("--no_shift", dest="shift", action="store_false", help="temporal shift off (plain TSN)")
+    p.add_argument("--shift_div", type=int, default=None)
+    p.add_argument("--shift_place", choices=("blockres", "block"), default=None)
+    p.add_argument("--temporal_pool", action="store_true", default=None)
+    p.add_argument("--pretrained", default=None, help="'imagenet' or a path to an image-backbone state dict")
+    p.add_argument("--dropout", type=float, default=None)
+    p.add_argument("--npb", dest="partial_bn", action="store_false", default=None, help="no partial BN")
+    p.add_argument("--pbn", dest="partial_bn", action="store_true", help="partial BN (the released code's default)")
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--lr_type", choices=("step", "cos"), default=None)
+    p.add_argument("--lr_steps", type=float, nargs="+", default=None)
+    p.add_argument("--warmup", type=float, default=None, help="warm-up epochs")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("-b", "--batch-size", dest="batch_size", type=int, default=None)
+    p.add_argument("--wd", "--weight-decay", dest="wd", type=float, default=None)
+    p.add_argument("--momentum", type=float, default=None)
+    p.add_argument("--gd", "--clip-gradient", dest="gd", type=float, default=None, help="gradient-norm clip")
+    p.add_argument("--amp", action="store_true", default=None, help="mixed precision (CUDA)")
+    p.add_argument("--dense_sample", action="store_true", help="dense sampling for training")
+    p.add_argument("--random_sample", action="store_true", help="dense or uniform with p=1/2 per clip")
+    p.add_argument("--flip", action="store_true", default=None, help="horizontal flip, swapping left/right classes")
+    p.add_argument("--tune_from", default=None, help="checkpoint every model starts from (any modality)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--eval-freq", dest="eval_freq", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--mutual_mode", choices=("mean_logits", "per_peer"), default=None)
+    p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--mutual_weight", type=float, default=None)
+    p.add_argument("--tensorboard", action="store_true", default=None)
+    p.add_argument("--rank", type=int, default=None, help="this process's rank (one model per rank)")
+    p.add_argument("--world_size", type=int, default=None, help="number of processes")
+    p.add_argument("--init_method", default=None, help="e.g. tcp://127.0.0.1:23456 (default: env://)")
+    p.add_argument("--gpus", type=int, nargs="+", default=None, help="GPU ids; rank r uses gpus[r % len]")
+
+    p = sub.add_parser("test", help="multi-view testing and ensembles",
+                       description="Score checkpoints over test views, ensemble them and print the metrics.")
+    _add_data_args(p)
+    p.add_argument("--weights", required=True, help="comma-separated checkpoints")
+    p.add_argument("--coeff", default=None, help="comma-separated ensemble weights (default: all 1)")
+    p.add_argument("--test_segments", type=int, default=None)
+    p.add_argument("--test_crops", type=int, choices=(1, 3, 5, 10), default=1)
+    p.add_argument("--full_res", action="store_true")
+    p.add_argument("--twice_sample", action="store_true")
+    p.add_argument("--dense_sample", action="store_true")
+    p.add_argument("--random_sample", action="store_true", help="both: the dense clips and the uniform one")
+    p.add_argument("--dense_number", type=int, default=1)
+    p.add_argument("--softmax", action="store_true", help="ensemble softmax outputs instead of logits")
+    p.add_argument("--csv_file", default=None, help="write the SSv2 submission format (id;top-5)")
+    p.add_argument("--batch_size", type=int, default=8)
+    p.add_argument("--split", default="validation")
+    p.add_argument("--out_json", default=None, help="where to write the metrics (default: beside the first weights)")
+
+    p = sub.add_parser("export", help="export a trained model for inference",
+                       description="Export one checkpoint to TorchScript and check that it scores the same.")
+    p.add_argument("--weights", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--input_size", type=int, default=None, help="side of the example input (default: 224, or 32 for resnet_tiny)")
+    return ap
+
+
+# --------------------------------------------------------------------------------------------
+# Turning flags into configs
+# --------------------------------------------------------------------------------------------
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _base_config(args: argparse.Namespace) -> RunConfig:
+    name = args.profile or ("default" if args.dataset == "synthetic" else "paper")
+    cfg = profile(name)
+    data = _drop_none({
+        "dataset": args.dataset, "root": args.data_root, "source": args.source, "workers": args.workers,
+        "num_segments": args.num_segments, "dense_length": getattr(args, "dense_length", None),
+        "input_size": args.input_size, "scale_size": args.scale_size,
+    })
+    if args.dataset != "synthetic" and args.data_root is None:
+        if args.dataset == "somethingv2":
+            raise ConfigError("dataset 'somethingv2' needs --data_root (the folder holding labels.json, the split "
+                              "JSONs and 20bn-something-something-v2/)")
+        path = Path(args.dataset)
+        if not path.is_dir():
+            raise ConfigError(f"dataset {args.dataset!r} is neither 'synthetic', 'somethingv2' nor an existing folder")
+        data["root"] = str(path)
+    if args.input_size is not None and args.scale_size is None:
+        data["scale_size"] = max(cfg.data.scale_size, args.input_size)
+    top = _drop_none({"device": args.device})
+    return with_overrides(cfg, data=data, **top)
+
+
+def train_config(args: argparse.Namespace) -> RunConfig:
+    """The :class:`RunConfig` that ``python -m mmlkit train`` flags describe."""
+    cfg = _base_config(args)
+    if args.dense_sample and args.random_sample:
+        raise ConfigError("--dense_sample and --random_sample exclude each other")
+    sample = "dense" if args.dense_sample else "random" if args.random_sample else None
+    model = _drop_none({"arch": args.arch, "shift": args.shift, "shift_div": args.shift_div,
+                        "shift_place": args.shift_place, "temporal_pool": args.temporal_pool,
+                        "pretrained": args.pretrained, "dropout": args.dropout, "partial_bn": args.partial_bn})
+    optim = _drop_none({"lr": args.lr, "lr_type": args.lr_type, "warmup_epochs": args.warmup,
+                        "epochs": args.epochs, "batch_size": args.batch_size, "weight_decay": args.wd,
+                        "momentum": args.momentum, "clip_grad": args.gd, "amp": args.amp})
+    if args.lr_steps is not None:
+        optim["lr_steps"] = tuple(args.lr_steps)
+    mutual = _drop_none({"mode": args.mutual_mode, "temperature": args.temperature, "weight": args.mutual_weight})
+    data = _drop_none({"sample": sample, "flip": args.flip})
+    top = _drop_none({"tune_from": args.tune_from, "eval_freq": args.eval_freq, "seed": args.seed,
+                      "tensorboard": args.tensorboard})
+    if args.gpus and args.device is None:
+        rank = args.rank if args.rank is not None else int(os.environ.get("RANK", 0))
+        top["device"] = f"cuda:{args.gpus[rank % len(args.gpus)]}"
+    return with_overrides(cfg, modalities=parse_modalities(args.modalities), data=data, model=model,
+                          optim=optim, mutual=mutual, **top)
+
+
+def eval_config(args: argparse.Namespace) -> EvalConfig:
+    """The :class:`EvalConfig` that ``python -m mmlkit test`` flags describe."""
+    modes = [m for m, on in (("dense", args.dense_sample), ("random", args.random_sample)) if on]
+    if len(modes) > 1:
+        raise ConfigError("--dense_sample and --random_sample exclude each other")
+    return EvalConfig(test_segments=args.test_segments, test_crops=args.test_crops, full_res=args.full_res,
+                      mode=modes[0] if modes else "uniform", twice=args.twice_sample,
+                      dense_number=args.dense_number,
+                      dense_length=args.dense_length if args.dense_length is not None else 32,
+                      softmax=args.softmax, batch_size=args.batch_size)
+
+
+def _floats(spec: str | None, name: str) -> list[float] | None:
+    if spec is None:
+        return None
+    try:
+        return [float(x) for x in spec.split(",")]
+    except ValueError:
+        raise ConfigError(f"{name}={spec!r}: give comma-separated numbers such as 1,0.5") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from mmlkit.data import synthetic
+
+    out = Path(args.out) if args.out else synthetic.default_root(args.preset, args.seed)
+    root = synthetic.generate(out, preset=args.preset, seed=args.seed, workers=args.workers,
+                              montage=not args.no_montage, pack=not args.no_pack)
+    print(f"synthetic benchmark ({args.preset}, seed {args.seed}) in {root}")
+    return 0
+
+
+def _cmd_flow(args: argparse.Namespace) -> int:
+    from mmlkit.data import flow
+
+    splits = args.splits.split(",") if args.splits else None
+    rep = flow.extract_dataset(args.dataset_dir, method=args.method, workers=args.workers, jpeg=args.jpeg,
+                               pack_rgb=not args.no_pack_rgb, bound=args.bound, overwrite=args.overwrite,
+                               splits=splits)
+    print(json.dumps({k: v for k, v in rep.items() if k != "failed"}, default=str))
+    for vid, reason in rep.get("failed", []):
+        print(f"failed: {vid}: {reason}", file=sys.stderr)
+    return 1 if rep.get("failed") else 0
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from mmlkit.config import ModelConfig
+    from mmlkit.training import pretrain_image_backbone
+
+    path = pretrain_image_backbone(ModelConfig(arch=args.arch), args.out, preset=args.preset, seed=args.seed)
+    print(f"image-pretrained backbone written to {path}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from mmlkit.training import train
+
+    cfg = train_config(args)
+    out = Path(args.out) if args.out else Path("runs") / cfg.digest()
+    if args.resume and not out.exists():
+        raise ConfigError(f"--resume: run folder {out} does not exist (pass --out with the run to continue)")
+    res = train(cfg, out, resume=args.resume, rank=args.rank, world_size=args.world_size,
+                init_method=args.init_method)
+    print(f"run folder: {out}")
+    for line in getattr(res, "summary_lines", lambda: [])():
+        print(line)
+    return 0
+
+
+def _cmd_test(args: argparse.Namespace) -> int:
+    from mmlkit.evaluation import test
+
+    cfg = _base_config(args)
+    weights = [w for w in args.weights.split(",") if w]
+    coeff = _floats(args.coeff, "--coeff")
+    if coeff is not None and len(coeff) != len(weights):
+        raise ConfigError(f"--coeff has {len(coeff)} weights for {len(weights)} checkpoints")
+    out_json = args.out_json or str(Path(weights[0]).with_suffix(".test.json"))
+    test(cfg.data, eval_config(args), weights, coeff=coeff, out_json=out_json, csv_file=args.csv_file,
+         split=args.split, device=cfg.device, workers=cfg.data.workers, softmax=args.softmax)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from mmlkit.evaluation.export import export_checkpoint
+
+    path = export_checkpoint(args.weights, args.out, input_size=args.input_size)
+    print(f"exported to {path} (outputs checked against the checkpoint)")
+    return 0
+
+
+_COMMANDS = {"synth": _cmd_synth, "flow": _cmd_flow, "pretrain": _cmd_pretrain, "train": _cmd_train,
+             "test": _cmd_test, "export": _cmd_export}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 for a user error, with a one-line message)."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "threads", None):
+        import torch
+        torch.set_num_threads(args.threads)
+    try:
+        return _COMMANDS[args.command](args)
+    except (ConfigError, MmlkitError) as exc:
+        print(f"mmlkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"mmlkit {args.command}: interrupted; finished work is kept (rerun to resume)", file=sys.stderr)
+        return 130

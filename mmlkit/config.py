@@ -1,0 +1,363 @@
+"""Frozen, validated configuration dataclasses and the three profiles.
+
+This is the only module that holds defaults. Every other module takes the config pieces it
+uses as arguments; nothing reads argv or environment variables except ``cli.py`` and the
+notebooks' parameters cells.
+
+The profiles (``smoke`` | ``default`` | ``paper``) share one code path and differ only in
+numbers:
+
+* ``smoke``   -- seconds; tests and nbval. Tiny synthetic data, tiny model, a few steps.
+* ``default`` -- the embedded synthetic benchmark on a 2-core CPU (what ``./run_all.sh`` runs).
+* ``paper``   -- real Something-Something-v2 with TSM ResNet-50 (TSM's SSv2 recipe).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+#: Modalities and the number of consecutive frames each reads per segment (method.md).
+NEW_LENGTH: dict[str, int] = {"RGB": 1, "Flow": 5, "RGBDiff": 6}
+MODALITIES: tuple[str, ...] = tuple(NEW_LENGTH)
+PROFILES: tuple[str, ...] = ("smoke", "default", "paper")
+ARCHS: tuple[str, ...] = (
+    "resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v2", "resnet_tiny",
+)
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the field, the value and what is allowed."""
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ConfigError(msg)
+
+
+def _choice(name: str, value: Any, allowed: tuple) -> None:
+    _check(value in allowed, f"{name}={value!r} is not one of {list(allowed)}")
+
+
+def parse_modalities(spec: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Parse ``"RGB,Flow"`` (the authors' CLI form) into ``("RGB", "Flow")``.
+
+    Raises:
+        ConfigError: an empty list or an unknown modality name (the message lists the known ones).
+    """
+    items = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    _check(len(items) > 0 and all(items), f"modalities={spec!r}: give a comma-separated list such as 'RGB,Flow'")
+    for m in items:
+        _check(m in NEW_LENGTH, f"unknown modality {m!r} in {spec!r}; known: {', '.join(MODALITIES)}")
+    return tuple(items)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where clips come from and how they are sampled and augmented for training.
+
+    Attributes:
+        dataset: ``"synthetic"`` (the embedded benchmark, generated on first use),
+            ``"somethingv2"`` (the official release under ``root``) or a path to any folder in
+            the SSv2 layout.
+        root: data root. For ``synthetic``: where the benchmark is (or will be) generated;
+            ``None`` means ``<cache>/mmlkit/synthetic-<preset>-<synth_seed>``.
+        synth_preset: ``smoke`` | ``default`` | ``large`` (only for ``dataset="synthetic"``).
+        synth_seed: seed of the generated benchmark (the data, not the training).
+        source: where frames are read from: ``packed`` (per-video uint8 arrays, fastest),
+            ``video`` (decord on the .webm files), ``frames`` (TSM-style JPEG folders) or
+            ``auto`` (packed when present, else frames, else video).
+        num_segments: T, segments per clip.
+        sample: training sampling, ``uniform`` | ``dense`` | ``random`` (method.md).
+        dense_length: L, frames spanned by a dense clip.
+        input_size: side of the square network input, pixels.
+        scale_size: validation/test resize of the short side before the centre crop, pixels.
+        scales: multi-scale crop scales, as fractions of the short side.
+        max_distort: width/height scale indices may differ by at most this many steps.
+        flip: random horizontal flip during training (left/right classes are swapped).
+        workers: DataLoader worker processes (0 = in the main process).
+        train_split / val_split: split names of the SSv2 layout.
+    """
+
+    dataset: str = "synthetic"
+    root: str | None = None
+    synth_preset: str = "default"
+    synth_seed: int = 0
+    source: str = "auto"
+    num_segments: int = 8
+    sample: str = "uniform"
+    dense_length: int = 32
+    input_size: int = 224
+    scale_size: int = 256
+    scales: tuple[float, ...] = (1.0, 0.875, 0.75, 0.66)
+    max_distort: int = 1
+    flip: bool = False
+    workers: int = 0
+    train_split: str = "train"
+    val_split: str = "validation"
+
+    def __post_init__(self) -> None:
+        _check(bool(self.dataset), "dataset must be 'synthetic', 'somethingv2' or a path")
+        if self.dataset == "somethingv2":
+            _check(self.root is not None, "dataset='somethingv2' needs root (the folder holding labels.json)")
+        _choice("synth_preset", self.synth_preset, ("smoke", "default", "large"))
+        _choice("source", self.source, ("auto", "packed", "video", "frames"))
+        _choice("sample", self.sample, ("uniform", "dense", "random"))
+        _check(self.num_segments >= 1, f"num_segments={self.num_segments} must be >= 1")
+        _check(self.dense_length >= self.num_segments,
+               f"dense_length={self.dense_length} must be >= num_segments={self.num_segments}")
+        _check(self.input_size >= 8, f"input_size={self.input_size} must be >= 8")
+        _check(self.scale_size >= self.input_size,
+               f"scale_size={self.scale_size} must be >= input_size={self.input_size}")
+        _check(len(self.scales) >= 1 and all(0 < s <= 1 for s in self.scales),
+               f"scales={self.scales} must be fractions in (0, 1]")
+        _check(self.workers >= 0, f"workers={self.workers} must be >= 0")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The TSN/TSM network shared by every model of a cohort (the modality is per model).
+
+    Attributes follow the released code's flags: ``arch``, ``shift``, ``shift_div``,
+    ``shift_place`` (``blockres`` | ``block``), ``temporal_pool``, ``dropout``,
+    ``partial_bn`` (the released code's default is on; TSM's SSv2 recipe passes --npb),
+    ``pretrained`` (``None``, ``"imagenet"`` or a path to a plain image-backbone state dict),
+    ``zero_init_residual`` (last BN of each residual block starts at zero).
+    """
+
+    arch: str = "resnet50"
+    shift: bool = True
+    shift_div: int = 8
+    shift_place: str = "blockres"
+    temporal_pool: bool = False
+    dropout: float = 0.5
+    partial_bn: bool = False
+    pretrained: str | None = None
+    zero_init_residual: bool = False
+
+    def __post_init__(self) -> None:
+        _choice("arch", self.arch, ARCHS)
+        _choice("shift_place", self.shift_place, ("blockres", "block"))
+        _check(self.shift_div >= 2, f"shift_div={self.shift_div} must be >= 2")
+        _check(0.0 <= self.dropout < 1.0, f"dropout={self.dropout} must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """SGD and its schedule (TSM's SSv2 recipe by default).
+
+    Attributes:
+        lr: base learning rate for ``batch_size`` clips.
+        lr_type: ``step`` (x0.1 at each of ``lr_steps``) or ``cos`` (cosine to zero).
+        lr_steps: epochs at which a step schedule decays.
+        warmup_epochs: linear warm-up from 0, in epochs (fractions allowed).
+        epochs: training epochs.
+        batch_size: clips per step (per model; every model sees the same clips).
+        momentum, weight_decay: SGD settings; BN and bias get no weight decay (TSM's groups).
+        clip_grad: gradient-norm clip (the released code's ``--gd``); ``None`` disables it.
+        amp: mixed precision (CUDA only; ignored on the CPU).
+    """
+
+    lr: float = 0.01
+    lr_type: str = "step"
+    lr_steps: tuple[int, ...] = (20, 40)
+    warmup_epochs: float = 0.0
+    epochs: int = 50
+    batch_size: int = 64
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    clip_grad: float | None = 20.0
+    amp: bool = False
+
+    def __post_init__(self) -> None:
+        _check(self.lr > 0, f"lr={self.lr} must be > 0")
+        _choice("lr_type", self.lr_type, ("step", "cos"))
+        _check(self.epochs >= 1, f"epochs={self.epochs} must be >= 1")
+        _check(self.batch_size >= 1, f"batch_size={self.batch_size} must be >= 1")
+        _check(self.warmup_epochs >= 0, f"warmup_epochs={self.warmup_epochs} must be >= 0")
+        _check(self.clip_grad is None or self.clip_grad > 0, f"clip_grad={self.clip_grad} must be > 0 or None")
+
+
+@dataclass(frozen=True)
+class MutualConfig:
+    """The mutual term: total loss = CE + weight * mutual_kl(mode, temperature).
+
+    ``mode``: ``mean_logits`` (the released code: KL towards the softmax of the peers' mean
+    logits) or ``per_peer`` (Deep Mutual Learning: the mean of one KL per peer).
+    """
+
+    mode: str = "mean_logits"
+    temperature: float = 1.0
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        _choice("mode", self.mode, ("mean_logits", "per_peer"))
+        _check(self.temperature > 0, f"temperature={self.temperature} must be > 0")
+        _check(self.weight >= 0, f"weight={self.weight} must be >= 0")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Test views and ensembling (the released test script's flags).
+
+    Attributes:
+        test_segments: segments at test time (``None``: the training value).
+        test_crops: 1 (centre), 3, 5 or 10 spatial crops.
+        full_res: crops of ``scale_size`` instead of ``input_size`` ("full-res").
+        mode: ``uniform`` (centre clip), ``dense`` (``dense_number`` clips) or ``random``
+            (the dense clips, then the uniform one).
+        twice: add the clip shifted by half a segment (uniform and random modes).
+        dense_number, dense_length: dense test clips and the frames each spans.
+        softmax: ensemble softmax outputs instead of logits.
+        batch_size: videos per forward pass.
+    """
+
+    test_segments: int | None = None
+    test_crops: int = 1
+    full_res: bool = False
+    mode: str = "uniform"
+    twice: bool = False
+    dense_number: int = 1
+    dense_length: int = 32
+    softmax: bool = False
+    batch_size: int = 8
+
+    def __post_init__(self) -> None:
+        _choice("test_crops", self.test_crops, (1, 3, 5, 10))
+        _choice("mode", self.mode, ("uniform", "dense", "random"))
+        _check(self.dense_number >= 1, f"dense_number={self.dense_number} must be >= 1")
+        _check(self.test_segments is None or self.test_segments >= 1,
+               f"test_segments={self.test_segments} must be >= 1")
+        _check(self.batch_size >= 1, f"batch_size={self.batch_size} must be >= 1")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One training run: a cohort of ``len(modalities)`` models trained together.
+
+    A single modality (``("RGB",)``) is ordinary training; two or more models learn mutually.
+
+    Attributes:
+        modalities: one entry per model, e.g. ``("RGB", "Flow")`` or ``("RGB", "RGB")``.
+        tune_from: checkpoint every model starts from (any modality; conv1 is converted).
+        seed: seeds sampling, augmentation, initialisation and dropout.
+        eval_freq: validate every this many epochs (and after the last one).
+        device: ``cpu`` or ``cuda`` (``cuda:N`` allowed).
+        tensorboard: also write TensorBoard event files.
+    """
+
+    modalities: tuple[str, ...] = ("RGB",)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    mutual: MutualConfig = field(default_factory=MutualConfig)
+    tune_from: str | None = None
+    seed: int = 0
+    eval_freq: int = 1
+    device: str = "cpu"
+    tensorboard: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "modalities", parse_modalities(self.modalities))
+        _check(self.eval_freq >= 1, f"eval_freq={self.eval_freq} must be >= 1")
+        _check(self.device == "cpu" or self.device.startswith("cuda"),
+               f"device={self.device!r} must be 'cpu' or 'cuda[:N]'")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready nested dict (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`."""
+        kinds = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "mutual": MutualConfig}
+        kw: dict[str, Any] = {}
+        names = {f.name for f in dataclasses.fields(cls)}
+        for k, v in d.items():
+            _check(k in names, f"unknown RunConfig field {k!r}")
+            if k in kinds:
+                sub = {f.name for f in dataclasses.fields(kinds[k])}
+                for kk in v:
+                    _check(kk in sub, f"unknown {k} field {kk!r}")
+                v = kinds[k](**{kk: tuple(vv) if isinstance(vv, list) else vv for kk, vv in v.items()})
+            elif k == "modalities":
+                v = tuple(v)
+            kw[k] = v
+        return cls(**kw)
+
+    def digest(self) -> str:
+        """A short stable hash of the whole config (used by the results store)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------
+# Profiles: the only place where the numbers of each profile live.
+# --------------------------------------------------------------------------------------------
+
+def _smoke() -> RunConfig:
+    return RunConfig(
+        data=DataConfig(dataset="synthetic", synth_preset="smoke", num_segments=4, dense_length=8,
+                        input_size=32, scale_size=32, scales=(1.0, 0.875), workers=0),
+        model=ModelConfig(arch="resnet_tiny", dropout=0.0, zero_init_residual=True),
+        optim=OptimConfig(lr=0.05, lr_type="cos", lr_steps=(), epochs=1, batch_size=8),
+        eval_freq=1,
+    )
+
+
+def _default() -> RunConfig:
+    return RunConfig(
+        data=DataConfig(dataset="synthetic", synth_preset="default", num_segments=8, dense_length=32,
+                        input_size=32, scale_size=32, scales=(1.0, 0.875), workers=0),
+        model=ModelConfig(arch="resnet_tiny", dropout=0.0, zero_init_residual=True),
+        optim=OptimConfig(lr=0.1, lr_type="cos", lr_steps=(), epochs=20, batch_size=32),
+        eval_freq=5,
+    )
+
+
+def _paper() -> RunConfig:
+    return RunConfig(
+        data=DataConfig(dataset="somethingv2", root="data/something-something-v2", num_segments=8,
+                        dense_length=32, input_size=224, scale_size=256, workers=8),
+        model=ModelConfig(arch="resnet50", dropout=0.5, pretrained="imagenet"),
+        optim=OptimConfig(lr=0.01, lr_type="step", lr_steps=(20, 40), epochs=45, batch_size=64, amp=True),
+        eval_freq=5,
+        device="cuda",
+    )
+
+
+_PROFILE_BUILDERS = {"smoke": _smoke, "default": _default, "paper": _paper}
+
+
+def profile(name: str, **overrides: Any) -> RunConfig:
+    """The :class:`RunConfig` of a profile, with top-level fields replaced by ``overrides``.
+
+    Nested pieces are replaced whole (``data=...``) or field by field with a dotted-free
+    helper: ``profile("smoke", data={"workers": 2})`` merges the dict into the profile's
+    ``DataConfig``.
+
+    Raises:
+        ConfigError: unknown profile or field.
+    """
+    _choice("profile", name, PROFILES)
+    cfg = _PROFILE_BUILDERS[name]()
+    return with_overrides(cfg, **overrides)
+
+
+def with_overrides(cfg: RunConfig, **overrides: Any) -> RunConfig:
+    """Return ``cfg`` with fields replaced; a dict value for a nested piece is merged into it."""
+    kw: dict[str, Any] = {}
+    names = {f.name for f in dataclasses.fields(RunConfig)}
+    for k, v in overrides.items():
+        _check(k in names, f"unknown RunConfig field {k!r}")
+        cur = getattr(cfg, k)
+        if isinstance(v, dict) and dataclasses.is_dataclass(cur):
+            sub = {f.name for f in dataclasses.fields(cur)}
+            for kk in v:
+                _check(kk in sub, f"unknown {k} field {kk!r}")
+            v = replace(cur, **v)
+        kw[k] = v
+    return replace(cfg, **kw)

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# mmlkit: one command to reproduce, one to test.
+#
+#   ./run_all.sh [--profile default|smoke|paper] [--seeds 0,1,2] [--dataset synthetic|somethingv2|PATH]
+#                [--data-root DIR] [--only NOTEBOOK] [--results-dir DIR] [--device cpu|cuda]
+#       Makes .venv when missing, generates the embedded benchmark (and its optical flow) when
+#       missing, runs every notebook with papermill and writes papers_results/: executed
+#       notebooks, tables (CSV + Markdown), figures (PNG) and papers_results/README.md.
+#
+#   ./run_all.sh test [pytest args...]
+#       Makes .venv when missing, then runs pytest and nbval over notebooks/ (smoke profile).
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+PYTHON=${PYTHON:-python3}
+
+log() { printf '[run_all %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+ensure_venv() {
+  if [ -x "$PY" ] && "$PY" -c "import mmlkit, torch, torchvision, cv2, papermill, nbval" 2>/dev/null; then
+    return 0
+  fi
+  log "creating $VENV (torch==2.14.1, torchvision==0.29.1 and the project's dependencies; a few minutes)"
+  [ -x "$PY" ] || "$PYTHON" -m venv "$VENV"
+  "$PY" -m pip install -q --upgrade pip
+  "$PY" -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
+  "$PY" -m pip install -q -e ".[dev,tensorboard]"
+  "$PY" -m ipykernel install --prefix "$VENV" --name mmlkit --display-name "mmlkit (.venv)" >/dev/null
+  log "environment ready: $("$PY" -c 'import torch; print("torch", torch.__version__)')"
+}
+
+ensure_kernel() {
+  [ -f "$VENV/share/jupyter/kernels/mmlkit/kernel.json" ] || \
+    "$PY" -m ipykernel install --prefix "$VENV" --name mmlkit --display-name "mmlkit (.venv)" >/dev/null
+}
+
+run_tests() {
+  export MMLKIT_PROFILE=smoke MPLBACKEND=Agg PYTHONHASHSEED=0
+  export MMLKIT_CACHE="${MMLKIT_CACHE:-$ROOT/.cache}"
+  log "pytest"
+  "$PY" -m pytest -q "$@"
+  log "nbval over notebooks/ (smoke profile)"
+  "$PY" -m pytest -q --nbval-lax --nbval-kernel-name mmlkit -p no:cacheprovider notebooks/
+}
+
+run_notebooks() {
+  local profile=default seeds="" dataset="" data_root="" only="" results="" device=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --profile) profile=$2; shift 2;;
+      --seeds) seeds=$2; shift 2;;
+      --dataset) dataset=$2; shift 2;;
+      --data-root) data_root=$2; shift 2;;
+      --only) only=$2; shift 2;;
+      --results-dir) results=$2; shift 2;;
+      --device) device=$2; shift 2;;
+      -h|--help) sed -n '2,15p' "$0"; exit 0;;
+      *) echo "run_all.sh: unknown option $1 (see ./run_all.sh --help)" >&2; exit 2;;
+    esac
+  done
+  export MPLBACKEND=Agg PYTHONHASHSEED=0
+  local args=(--profile "$profile")
+  [ -n "$seeds" ] && args+=(--seeds "$seeds")
+  [ -n "$dataset" ] && args+=(--dataset "$dataset")
+  [ -n "$data_root" ] && args+=(--data-root "$data_root")
+  [ -n "$only" ] && args+=(--only "$only")
+  [ -n "$results" ] && args+=(--results-dir "$results")
+  [ -n "$device" ] && args+=(--device "$device")
+  "$PY" -m mmlkit.results.reproduce "${args[@]}"
+}
+
+ensure_venv
+ensure_kernel
+if [ "${1:-}" = "test" ]; then
+  shift
+  run_tests "$@"
+else
+  run_notebooks "$@"
+fi
