@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rank", type=int, default=None, help="this process's rank (one model per rank)")
     p.add_argument("--world_size", type=int, default=None, help="number of processes")
     p.add_argument("--init_method", default=None, help="e.g. tcp://127.0.0.1:23456 (default: env://)")
-    p.add_argument("--gpus", type=int, nargs="+", default=None, help="GPU ids; rank r uses gpus[r % len]")
+    p.add_argument("--gpus", type=int, nargs="+", default=None, help="GPU ids; rank r uses gpus[r %% len]")
 
     p = sub.add_parser("test", help="multi-view testing and ensembles",
                        description="Score checkpoints over test views, ensemble them and print the metrics.")
@@ -265,9 +265,9 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    cfg = train_config(args)  # flags are checked before the heavy imports
     from mmlkit.training import train
 
-    cfg = train_config(args)
     out = Path(args.out) if args.out else Path("runs") / cfg.digest()
     if args.resume and not out.exists():
         raise ConfigError(f"--resume: run folder {out} does not exist (pass --out with the run to continue)")
@@ -280,14 +280,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
-    from mmlkit.evaluation import test
-
     cfg = _base_config(args)
     weights = [w for w in args.weights.split(",") if w]
     coeff = _floats(args.coeff, "--coeff")
     if coeff is not None and len(coeff) != len(weights):
         raise ConfigError(f"--coeff has {len(coeff)} weights for {len(weights)} checkpoints")
     out_json = args.out_json or str(Path(weights[0]).with_suffix(".test.json"))
+    from mmlkit.evaluation import test
+
     test(cfg.data, eval_config(args), weights, coeff=coeff, out_json=out_json, csv_file=args.csv_file,
          split=args.split, device=cfg.device, workers=cfg.data.workers, softmax=args.softmax)
     return 0

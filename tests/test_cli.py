@@ -1,0 +1,68 @@
+"""The command line: help for every subcommand, flags -> configs, clear errors before any work."""
+
+import subprocess
+import sys
+
+import pytest
+
+from mmlkit import cli
+from mmlkit.config import ConfigError
+
+
+def _parse(*argv):
+    return cli.build_parser().parse_args(list(argv))
+
+
+def test_module_help_lists_subcommands():
+    out = subprocess.run([sys.executable, "-m", "mmlkit", "--help"], capture_output=True, text=True, check=True).stdout
+    for cmd in ("synth", "flow", "pretrain", "train", "test", "export"):
+        assert cmd in out
+
+
+@pytest.mark.parametrize("cmd", ["synth", "flow", "pretrain", "train", "test", "export"])
+def test_each_subcommand_has_help(cmd, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main([cmd, "--help"])
+    assert e.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_train_flags_follow_the_released_code():
+    args = _parse("train", "synthetic", "RGB,Flow", "--arch", "resnet18", "--num_segments", "4", "--lr", "0.02",
+                  "--lr_steps", "10", "20", "--epochs", "3", "-b", "4", "--dropout", "0.3", "--wd", "1e-4",
+                  "--gd", "10", "--npb", "--random_sample", "--dense_length", "16", "--shift_div", "4",
+                  "--shift_place", "block", "--mutual_mode", "per_peer", "--temperature", "2", "--seed", "7",
+                  "--eval-freq", "2", "-j", "1")
+    cfg = cli.train_config(args)
+    assert cfg.modalities == ("RGB", "Flow")
+    assert (cfg.model.arch, cfg.model.shift_div, cfg.model.shift_place, cfg.model.partial_bn) == ("resnet18", 4, "block", False)
+    assert (cfg.optim.lr, cfg.optim.lr_steps, cfg.optim.epochs, cfg.optim.batch_size) == (0.02, (10, 20), 3, 4)
+    assert (cfg.optim.weight_decay, cfg.optim.clip_grad, cfg.model.dropout) == (1e-4, 10, 0.3)
+    assert (cfg.data.sample, cfg.data.dense_length, cfg.data.num_segments, cfg.data.workers) == ("random", 16, 4, 1)
+    assert (cfg.mutual.mode, cfg.mutual.temperature, cfg.seed, cfg.eval_freq) == ("per_peer", 2.0, 7, 2)
+
+
+def test_flags_left_out_come_from_the_profile():
+    cfg = cli.train_config(_parse("train", "synthetic", "RGB", "--profile", "smoke"))
+    from mmlkit.config import profile
+    assert cfg.model == profile("smoke").model and cfg.optim == profile("smoke").optim
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "synthetic", "RGB,Depth"], "Depth"),
+    (["train", "somethingv2", "RGB"], "--data_root"),
+    (["train", "/no/such/folder", "RGB"], "/no/such/folder"),
+    (["train", "synthetic", "RGB", "--dense_sample", "--random_sample"], "exclude"),
+    (["test", "synthetic", "--weights", "a.pt,b.pt", "--coeff", "1"], "--coeff"),
+])
+def test_user_errors_exit_2_with_a_message(argv, needle, capsys):
+    assert cli.main(argv) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_test_flags_make_an_eval_config():
+    ev = cli.eval_config(_parse("test", "synthetic", "--weights", "a.pt", "--test_crops", "3", "--twice_sample",
+                                "--random_sample", "--dense_number", "2", "--softmax"))
+    assert (ev.test_crops, ev.twice, ev.mode, ev.dense_number, ev.softmax) == (3, True, "random", 2, True)
+    with pytest.raises(ConfigError):
+        cli.eval_config(_parse("test", "synthetic", "--weights", "a.pt", "--dense_sample", "--random_sample"))

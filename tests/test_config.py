@@ -1,0 +1,71 @@
+"""Frozen configs: validation on construction, profiles, overrides, serialisation."""
+
+import dataclasses
+
+import pytest
+
+from mmlkit.config import (ConfigError, DataConfig, EvalConfig, ModelConfig, MutualConfig, OptimConfig,
+                           RunConfig, parse_modalities, profile, with_overrides)
+
+
+def test_parse_modalities_authors_form():
+    assert parse_modalities("RGB,Flow") == ("RGB", "Flow")
+    assert parse_modalities("RGBDiff,Flow,RGB") == ("RGBDiff", "Flow", "RGB")
+    assert parse_modalities(["RGB", "RGB"]) == ("RGB", "RGB")
+
+
+@pytest.mark.parametrize("bad", ["", "RGB,", "rgb", "RGB,Depth"])
+def test_parse_modalities_rejects(bad):
+    with pytest.raises(ConfigError) as e:
+        parse_modalities(bad)
+    assert repr(bad) in str(e.value) or "modality" in str(e.value)
+
+
+def test_configs_are_frozen():
+    cfg = RunConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.seed = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("make, field", [
+    (lambda: DataConfig(sample="both"), "sample"),
+    (lambda: DataConfig(dense_length=4, num_segments=8), "dense_length"),
+    (lambda: DataConfig(dataset="somethingv2"), "root"),
+    (lambda: DataConfig(input_size=64, scale_size=32), "scale_size"),
+    (lambda: ModelConfig(arch="vgg16"), "arch"),
+    (lambda: ModelConfig(shift_place="inplace"), "shift_place"),
+    (lambda: OptimConfig(lr=0), "lr"),
+    (lambda: OptimConfig(lr_type="poly"), "lr_type"),
+    (lambda: MutualConfig(mode="sum"), "mode"),
+    (lambda: EvalConfig(test_crops=4), "test_crops"),
+    (lambda: RunConfig(device="tpu"), "device"),
+])
+def test_validation_names_the_field(make, field):
+    with pytest.raises(ConfigError, match=field):
+        make()
+
+
+@pytest.mark.parametrize("name", ["smoke", "default", "paper"])
+def test_profiles_build_and_round_trip(name):
+    cfg = profile(name)
+    assert RunConfig.from_dict(cfg.to_dict()) == cfg
+    assert cfg.digest() == RunConfig.from_dict(cfg.to_dict()).digest()
+
+
+def test_overrides_merge_nested_and_change_digest():
+    base = profile("smoke")
+    cfg = with_overrides(base, modalities=("RGB", "Flow"), data={"workers": 2}, seed=5)
+    assert cfg.modalities == ("RGB", "Flow") and cfg.data.workers == 2 and cfg.seed == 5
+    assert cfg.data.num_segments == base.data.num_segments
+    assert cfg.digest() != base.digest()
+    with pytest.raises(ConfigError, match="unknown data field"):
+        with_overrides(base, data={"nope": 1})
+    with pytest.raises(ConfigError, match="unknown RunConfig field"):
+        profile("smoke", nope=1)
+
+
+def test_from_dict_rejects_unknown_keys():
+    d = profile("smoke").to_dict()
+    d["model"]["depth"] = 3
+    with pytest.raises(ConfigError, match="depth"):
+        RunConfig.from_dict(d)
