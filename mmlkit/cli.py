@@ -249,10 +249,8 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     rep = flow.extract_dataset(args.dataset_dir, method=args.method, workers=args.workers, jpeg=args.jpeg,
                                pack_rgb=not args.no_pack_rgb, bound=args.bound, overwrite=args.overwrite,
                                splits=splits)
-    print(json.dumps({k: v for k, v in rep.items() if k != "failed"}, default=str))
-    for vid, reason in rep.get("failed", []):
-        print(f"failed: {vid}: {reason}", file=sys.stderr)
-    return 1 if rep.get("failed") else 0
+    print(json.dumps({k: v for k, v in rep.items() if k != "failed"} | {"failed": len(rep["failed"])}, default=str))
+    return 1 if rep["failed"] else 0  # extract_dataset has already listed the failed videos
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:

