@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Export one checkpoint to TorchScript and check that it scores the same.")
     p.add_argument("--weights", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--input_size", type=int, default=None, help="side of the example input (default: 224, or 32 for resnet_tiny)")
+    p.add_argument("--input_size", type=int, default=None, help="side of the example input (default: 224)")
     return ap
 
 
@@ -294,8 +294,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from mmlkit.evaluation.export import export_checkpoint
 
-    path = export_checkpoint(args.weights, args.out, input_size=args.input_size)
-    print(f"exported to {path} (outputs checked against the checkpoint)")
+    info = export_checkpoint(args.weights, args.out, size=args.input_size)
+    print(json.dumps(info, default=str))
     return 0
 
 

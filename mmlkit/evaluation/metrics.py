@@ -1,0 +1,135 @@
+"""Classification metrics: pure functions on numpy arrays.
+
+Conventions: ``scores`` float (n, K) (logits or probabilities; only their order matters),
+``labels`` int (n,) 0-based class indices in ``[0, K)``. Accuracies are fractions in ``[0, 1]``
+(:func:`summary` reports percent). Randomness only through an explicit
+``rng: np.random.Generator``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _check_pair(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.asarray(scores)
+    labels = np.asarray(labels).astype(np.int64)
+    if scores.ndim != 2 or labels.ndim != 1 or len(scores) != len(labels):
+        raise ValueError(f"scores must be (n, K) and labels (n,); got {scores.shape} and {labels.shape}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= scores.shape[1]):
+        raise ValueError(f"labels must be in [0, {scores.shape[1]}); got range "
+                         f"[{labels.min()}, {labels.max()}] (unknown labels, -1, cannot be scored)")
+    return scores, labels
+
+
+def topk_correct(scores: np.ndarray, labels: np.ndarray, k: int = 1) -> np.ndarray:
+    """Whether each label is among its row's ``k`` highest scores.
+
+    Ties are broken towards the lower class index (a stable sort of ``-scores``).
+
+    Returns:
+        bool (n,).
+    """
+    scores, labels = _check_pair(scores, labels)
+    k = min(k, scores.shape[1])
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]  # (n, k)
+    return (top == labels[:, None]).any(axis=1)
+
+
+def topk_accuracy(scores: np.ndarray, labels: np.ndarray, k: int = 1) -> float:
+    """Fraction of rows whose label is among the ``k`` highest scores (``nan`` when n = 0)."""
+    c = topk_correct(scores, labels, k)
+    return float(c.mean()) if len(c) else float("nan")
+
+
+def confusion_matrix(pred: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts int64 (K, K): row = true class, column = predicted class (sklearn's layout)."""
+    pred = np.asarray(pred, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(cm, (labels, pred), 1)
+    return cm
+
+
+def per_class_accuracy(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Top-1 recall per class, float64 (K,); ``nan`` for classes with no video."""
+    scores, labels = _check_pair(scores, labels)
+    k = scores.shape[1]
+    cm = confusion_matrix(scores.argmax(axis=1), labels, k)
+    count = cm.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, np.diag(cm) / np.maximum(count, 1), np.nan)
+
+
+def mean_class_accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Mean of :func:`per_class_accuracy` over the classes that have videos."""
+    acc = per_class_accuracy(scores, labels)
+    return float(np.nanmean(acc)) if np.isfinite(acc).any() else float("nan")
+
+
+def _resampled_means(x: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """Means of ``n_boot`` resamples (with replacement) of ``x`` (n,), float64 (n_boot,).
+
+    0/1 data: a resampled sum is Binomial(n, mean(x)), drawn directly (exact, O(n_boot)).
+    Other data: index resampling in chunks of about 4M draws (bounded memory).
+    """
+    n = len(x)
+    if np.isin(x, (0, 1)).all():
+        return rng.binomial(n, float(x.mean()), size=n_boot) / n
+    rows = max(1, (1 << 22) // n)
+    return np.concatenate([x[rng.integers(0, n, size=(min(rows, n_boot - i), n))].mean(axis=1)
+                           for i in range(0, n_boot, rows)])
+
+
+def bootstrap_ci(correct: np.ndarray, rng: np.random.Generator, n_boot: int = 1000,
+                 alpha: float = 0.05) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of an accuracy.
+
+    Args:
+        correct: bool or 0/1 (n,), one entry per video (e.g. :func:`topk_correct`).
+        rng: the only source of randomness.
+        n_boot: bootstrap resamples of the n videos (with replacement; for 0/1 data drawn
+            exactly as Binomial(n, accuracy) / n, which is the same distribution).
+        alpha: 1 - confidence level.
+
+    Returns:
+        (low, high) fractions in [0, 1].
+    """
+    c = np.asarray(correct, dtype=np.float64)
+    if len(c) == 0:
+        raise ValueError("bootstrap_ci: no videos")
+    means = _resampled_means(c, rng, n_boot)
+    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
+def paired_bootstrap(correct_a: np.ndarray, correct_b: np.ndarray, rng: np.random.Generator,
+                     n_boot: int = 1000, alpha: float = 0.05) -> dict[str, float]:
+    """Paired bootstrap of ``acc(a) - acc(b)`` on the same videos (resampled together).
+
+    Returns:
+        dict: ``diff`` (observed, fraction), ``low``, ``high`` (percentile CI), ``p_value``
+        (two-sided: twice the smaller share of resampled differences on either side of 0,
+        at most 1).
+    """
+    a = np.asarray(correct_a, dtype=np.float64)
+    b = np.asarray(correct_b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
+        raise ValueError(f"paired_bootstrap: need two equal non-empty (n,) arrays; got {a.shape}, {b.shape}")
+    d = a - b
+    if np.isin(a, (0, 1)).all() and np.isin(b, (0, 1)).all():
+        # exact and O(n_boot): resampling n pairs = multinomial counts of (a only, b only, other)
+        p = np.array([((a == 1) & (b == 0)).mean(), ((a == 0) & (b == 1)).mean()])
+        counts = rng.multinomial(len(d), [p[0], p[1], max(0.0, 1.0 - p.sum())], size=n_boot)
+        diffs = (counts[:, 0] - counts[:, 1]) / len(d)
+    else:
+        diffs = _resampled_means(d, rng, n_boot)
+    lo, hi = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
+    p = min(1.0, 2 * min(float((diffs <= 0).mean()), float((diffs >= 0).mean())))
+    return {"diff": float(d.mean()), "low": float(lo), "high": float(hi), "p_value": p}
+
+
+def summary(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """``top1``, ``top5``, ``mean_class_acc`` in percent and ``n`` (videos)."""
+    return {"top1": 100 * topk_accuracy(scores, labels, 1), "top5": 100 * topk_accuracy(scores, labels, 5),
+            "mean_class_acc": 100 * mean_class_accuracy(scores, labels), "n": int(len(labels))}

@@ -1,0 +1,271 @@
+"""Content-addressed runs: a training config's hash names the folder that holds its results.
+
+Layout of a store (``results_dir``)::
+
+    runs/<Mods>_s<seed>_<hash>/           hash = sha256(RunConfig.digest() + STORE_VERSION)[:12]
+        config.json                       the full RunConfig (to_dict)
+        run.json                          hash, store version, timings, environment, plans scored
+        model{i}_{Mod}.pt, log_model{i}_{Mod}.csv, done.json, ...   (written by training)
+        scores/<plan>/eval.json           the EvalConfig of the plan
+        scores/<plan>/model{i}_{Mod}.npz  view-averaged validation scores (evaluation.Scores)
+
+Two notebooks asking for the same config get the same folder, so each run is trained once
+(a config whose ``tune_from`` names another run's checkpoint is simply part of its hash).
+Training is resumable (``train(..., resume=True)``), scoring is skipped when stored.
+Scores are computed with the last-epoch checkpoints (``model{i}_{Mod}.pt``), not the ones
+chosen on the validation split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from mmlkit.config import EvalConfig, RunConfig
+from mmlkit.errors import MmlkitError
+
+#: Bump when what a run folder means changes (training or scoring semantics): old runs are not reused.
+STORE_VERSION = "1"
+
+Scorer = Callable[[RunConfig, Path, int, EvalConfig, bool], Any]  # -> evaluation.Scores
+
+
+class StoreError(MmlkitError):
+    """A run folder is inconsistent with the config that addresses it."""
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def run_hash(cfg: RunConfig) -> str:
+    """12 hex digits addressing ``cfg`` in a store (config digest + :data:`STORE_VERSION`)."""
+    return hashlib.sha256(f"{cfg.digest()}:{STORE_VERSION}".encode()).hexdigest()[:12]
+
+
+def environment() -> dict[str, Any]:
+    """torch/python versions, machine, CPU count, torch threads, CUDA device (if any)."""
+    import torch
+
+    env = {"torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
+           "platform": platform.platform(), "cpus": os.cpu_count(), "threads": torch.get_num_threads()}
+    if torch.cuda.is_available():
+        env["cuda_device"] = torch.cuda.get_device_name(0)
+    return env
+
+
+def model_names(cfg: RunConfig) -> list[str]:
+    """``model{i}_{Mod}`` for each model of the cohort (training's file stems)."""
+    return [f"model{i}_{m}" for i, m in enumerate(cfg.modalities)]
+
+
+class Run:
+    """One stored run. Attributes: ``config`` (RunConfig), ``dir`` (Path)."""
+
+    def __init__(self, config: RunConfig, dir: str | Path) -> None:
+        self.config = config
+        self.dir = Path(dir)
+
+    def __repr__(self) -> str:
+        return f"Run({self.dir.name}, modalities={self.config.modalities}, seed={self.config.seed})"
+
+    @property
+    def hash(self) -> str:
+        return run_hash(self.config)
+
+    @property
+    def names(self) -> list[str]:
+        return model_names(self.config)
+
+    @property
+    def checkpoints(self) -> list[Path]:
+        """Last-epoch checkpoints, one per model, in cohort order."""
+        return [self.dir / f"{n}.pt" for n in self.names]
+
+    @property
+    def best_checkpoints(self) -> list[Path]:
+        return [self.dir / f"{n}_best.pt" for n in self.names]
+
+    @property
+    def done(self) -> bool:
+        return (self.dir / "done.json").exists()
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """Training's ``done.json`` (final and best validation metrics per model); {} if unfinished."""
+        return _read_json(self.dir / "done.json") or {}
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """``run.json``: hash, store version, timings, environment, plans."""
+        return _read_json(self.dir / "run.json") or {}
+
+    def plans(self) -> list[str]:
+        """Names of the view plans with stored scores."""
+        d = self.dir / "scores"
+        return sorted(p.name for p in d.iterdir() if (p / "eval.json").exists()) if d.exists() else []
+
+    def score_path(self, plan: str, index: int) -> Path:
+        return self.dir / "scores" / plan / f"{self.names[index]}.npz"
+
+    def scores(self, plan: str) -> list:
+        """The stored validation :class:`~mmlkit.evaluation.Scores` of each model for ``plan``.
+
+        Raises:
+            StoreError: the plan was not scored for this run (name the plans that were).
+        """
+        from mmlkit.evaluation import Scores
+
+        paths = [self.score_path(plan, i) for i in range(len(self.names))]
+        missing = [p for p in paths if not p.exists()]
+        if missing:
+            raise StoreError(f"run {self.dir}: no stored scores for plan {plan!r} ({missing[0].name}); "
+                             f"stored plans: {self.plans()}; call load_or_run(..., eval_plans={{{plan!r}: ...}})")
+        return [Scores.load(p) for p in paths]
+
+    def logs(self) -> pd.DataFrame:
+        """Training logs of all models, one row per (model, epoch); column ``model`` added."""
+        frames = []
+        for i, n in enumerate(self.names):
+            p = self.dir / f"log_{n}.csv"
+            if p.exists():
+                df = pd.read_csv(p)
+                df.insert(0, "model", n)
+                df.insert(1, "modality", self.config.modalities[i])
+                frames.append(df)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+class RunStore:
+    """A folder of content-addressed runs (see the module docstring)."""
+
+    def __init__(self, results_dir: str | Path) -> None:
+        self.root = Path(results_dir)
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.root)!r})"
+
+    def run_dir(self, cfg: RunConfig) -> Path:
+        return self.root / "runs" / f"{'-'.join(cfg.modalities)}_s{cfg.seed}_{run_hash(cfg)}"
+
+    def get(self, cfg: RunConfig) -> Run:
+        """The Run of ``cfg`` (its folder may not exist yet)."""
+        return Run(cfg, self.run_dir(cfg))
+
+    def runs(self) -> pd.DataFrame:
+        """One row per stored run: hash, dir, modalities, seed, tune_from, arch, epochs, done,
+        plans, and per model ``final_top1``/``best_top1`` from ``done.json``."""
+        rows = []
+        base = self.root / "runs"
+        for d in sorted(base.iterdir()) if base.exists() else []:
+            raw = _read_json(d / "config.json")
+            if raw is None:
+                continue
+            cfg = RunConfig.from_dict(raw)
+            run = Run(cfg, d)
+            row: dict[str, Any] = {"hash": run_hash(cfg), "dir": str(d), "modalities": ",".join(cfg.modalities),
+                                   "seed": cfg.seed, "tune_from": cfg.tune_from, "arch": cfg.model.arch,
+                                   "epochs": cfg.optim.epochs, "done": run.done, "plans": ",".join(run.plans())}
+            for m in run.metrics.get("models", []):
+                for k in ("final_top1", "best_top1"):
+                    row[f"model{m.get('index')}_{m.get('modality')}_{k}"] = m.get(k)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def _default_scorer(cfg: RunConfig, checkpoint: Path, index: int, eval_cfg: EvalConfig, progress: bool):
+    from mmlkit.data import build_dataset, make_loader
+    from mmlkit.evaluation import score_model, view_plan
+    from mmlkit.models import load_checkpoint
+
+    model = load_checkpoint(checkpoint)
+    ds = build_dataset(cfg.data, cfg.data.val_split, (model.modality,), train=False, seed=cfg.seed,
+                       eval_cfg=eval_cfg)
+    loader = make_loader(ds, batch_size=eval_cfg.batch_size, shuffle=False, seed=cfg.seed, epoch=0,
+                         workers=cfg.data.workers, drop_last=False)
+    plan = view_plan(eval_cfg, cfg.data)
+    return score_model(model, loader, cfg.device, progress, plan=plan, name=model_names(cfg)[index],
+                       meta={"checkpoint": str(checkpoint), "modality": model.modality})
+
+
+def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalConfig] | None = None,
+                progress: bool = True, train_fn: Callable[..., Any] | None = None,
+                scorer: Scorer | None = None) -> Run:
+    """The stored run of ``cfg``: trained (or resumed) if unfinished, scored for each plan if missing.
+
+    Args:
+        cfg: the run's config; its hash addresses the run folder.
+        store: where runs live.
+        eval_plans: view-plan name -> EvalConfig; each model's validation scores are stored under
+            ``scores/<name>/``. A name whose stored EvalConfig differs is rescored (overwritten).
+        progress: tqdm bars.
+        train_fn: ``train(cfg, out_dir, resume=True, progress=...)`` (default
+            :func:`mmlkit.training.train`); injectable for tests.
+        scorer: ``(cfg, checkpoint, index, eval_cfg, progress) -> Scores`` (default: the last
+            checkpoint on ``cfg.data.val_split`` through :func:`mmlkit.evaluation.score_model`).
+
+    Returns:
+        The :class:`Run`.
+
+    Raises:
+        StoreError: the folder holds another config (a hash collision or a hand-edited folder),
+            or training finished without writing a checkpoint.
+    """
+    run = store.get(cfg)
+    run.dir.mkdir(parents=True, exist_ok=True)
+    stored = _read_json(run.dir / "config.json")
+    if stored is not None and RunConfig.from_dict(stored) != cfg:
+        raise StoreError(f"{run.dir / 'config.json'} holds another config than the one addressing it; "
+                         "move that folder away")
+    if stored is None:
+        _write_json(run.dir / "config.json", cfg.to_dict())
+    info = run.info or {"hash": run.hash, "config_digest": cfg.digest(), "store_version": STORE_VERSION,
+                        "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "timings": {}, "plans": {}}
+    if not run.done:
+        if train_fn is None:
+            from mmlkit.training import train as train_fn
+        t0 = time.perf_counter()
+        train_fn(cfg, run.dir, resume=True, progress=progress)
+        info["timings"]["train_s"] = round(time.perf_counter() - t0 + info["timings"].get("train_s", 0.0), 3)
+        info["env"] = environment()
+        _write_json(run.dir / "run.json", info)
+    missing = [p for p in run.checkpoints if not p.exists()]
+    if missing:
+        raise StoreError(f"training of {run.dir} finished without writing {missing[0].name}")
+    for name, ecfg in (eval_plans or {}).items():
+        pdir = run.dir / "scores" / name
+        want = asdict(ecfg)
+        if _read_json(pdir / "eval.json") not in (None, want):
+            shutil.rmtree(pdir)  # the plan's name now means other views: rescore
+        todo = [i for i in range(len(cfg.modalities)) if not run.score_path(name, i).exists()]
+        if not todo:
+            continue
+        pdir.mkdir(parents=True, exist_ok=True)
+        _write_json(pdir / "eval.json", want)
+        t0 = time.perf_counter()
+        for i in todo:
+            s = (scorer or _default_scorer)(cfg, run.checkpoints[i], i, ecfg, progress)
+            s.save(run.score_path(name, i))
+        info["timings"].setdefault("score_s", {})[name] = round(time.perf_counter() - t0, 3)
+        info["plans"][name] = want
+        info.setdefault("env", environment())
+        _write_json(run.dir / "run.json", info)
+    if not (run.dir / "run.json").exists():
+        info["env"] = environment()
+        _write_json(run.dir / "run.json", info)
+    return run

@@ -1,0 +1,124 @@
+import json
+
+import numpy as np
+import pytest
+
+from mmlkit.config import EvalConfig, profile, with_overrides
+from mmlkit.evaluation import Scores
+from mmlkit.results.store import STORE_VERSION, RunStore, StoreError, load_or_run, run_hash
+
+
+class FakeTrain:
+    """Writes what training leaves in a run folder; can fail once to test resuming."""
+
+    def __init__(self, fail_first=False):
+        self.calls, self.fail_first = [], fail_first
+
+    def __call__(self, cfg, out_dir, *, resume=False, progress=True):
+        self.calls.append(resume)
+        (out_dir / "state.json").write_text(json.dumps({"epochs_done": 1}))
+        if self.fail_first and len(self.calls) == 1:
+            raise KeyboardInterrupt  # interrupted half-way
+        ms = []
+        for i, m in enumerate(cfg.modalities):
+            (out_dir / f"model{i}_{m}.pt").write_bytes(b"x")
+            (out_dir / f"log_model{i}_{m}.csv").write_text("epoch,ce,kl,val_top1\n1,2.0,0.1,30\n2,1.5,0.2,40\n")
+            ms.append({"index": i, "modality": m, "final_top1": 40.0 + i, "best_top1": 41.0})
+        (out_dir / "done.json").write_text(json.dumps({"models": ms}))
+
+
+class FakeScorer:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, cfg, checkpoint, index, eval_cfg, progress):
+        self.calls.append((checkpoint.name, eval_cfg.test_crops))
+        rng = np.random.default_rng(index)
+        return Scores(ids=["a", "b", "c"], labels=np.array([0, 1, 2]),
+                      scores=rng.standard_normal((3, 4)).astype(np.float32), name=checkpoint.stem)
+
+
+@pytest.fixture
+def cfg():
+    return with_overrides(profile("smoke"), modalities=("RGB", "Flow"), seed=3)
+
+
+def test_train_once_score_once(tmp_path, cfg):
+    store, tr, sc = RunStore(tmp_path), FakeTrain(), FakeScorer()
+    plans = {"centre": EvalConfig()}
+    run = load_or_run(cfg, store, eval_plans=plans, progress=False, train_fn=tr, scorer=sc)
+    assert tr.calls == [True] and len(sc.calls) == 2
+    assert run.dir.name == f"RGB-Flow_s3_{run_hash(cfg)}" and run.dir.parent == tmp_path / "runs"
+    assert [p.name for p in run.checkpoints] == ["model0_RGB.pt", "model1_Flow.pt"]
+    assert (run.dir / "scores" / "centre" / "model1_Flow.npz").exists()
+    s = run.scores("centre")
+    assert len(s) == 2 and s[0].ids == ["a", "b", "c"] and s[1].scores.shape == (3, 4)
+    info = run.info
+    assert info["store_version"] == STORE_VERSION and "train_s" in info["timings"]
+    assert "centre" in info["timings"]["score_s"] and info["env"]["torch"]
+    assert run.metrics["models"][1]["final_top1"] == 41.0
+    logs = run.logs()
+    assert list(logs["model"].unique()) == ["model0_RGB", "model1_Flow"] and len(logs) == 4
+    # again: nothing trained or scored; a new plan scores only that plan
+    again = load_or_run(cfg, store, eval_plans=plans, progress=False, train_fn=tr, scorer=sc)
+    assert again.dir == run.dir and tr.calls == [True] and len(sc.calls) == 2
+    load_or_run(cfg, store, eval_plans={**plans, "c3": EvalConfig(test_crops=3)}, progress=False,
+                train_fn=tr, scorer=sc)
+    assert len(sc.calls) == 4 and sc.calls[-1][1] == 3 and run.plans() == ["c3", "centre"]
+    # the same name with other views is rescored
+    load_or_run(cfg, store, eval_plans={"c3": EvalConfig(test_crops=5)}, progress=False, train_fn=tr, scorer=sc)
+    assert len(sc.calls) == 6 and sc.calls[-1][1] == 5
+    with pytest.raises(StoreError, match="stored plans"):
+        run.scores("nope")
+
+
+def test_resume_after_interruption(tmp_path, cfg):
+    store, tr = RunStore(tmp_path), FakeTrain(fail_first=True)
+    with pytest.raises(KeyboardInterrupt):
+        load_or_run(cfg, store, progress=False, train_fn=tr, scorer=FakeScorer())
+    assert not store.get(cfg).done and (store.get(cfg).dir / "config.json").exists()
+    run = load_or_run(cfg, store, progress=False, train_fn=tr, scorer=FakeScorer())
+    assert tr.calls == [True, True] and run.done
+
+
+def test_configs_address_runs_and_listing(tmp_path, cfg):
+    store, tr = RunStore(tmp_path), FakeTrain()
+    rgb = with_overrides(cfg, modalities=("RGB",))
+    r1 = load_or_run(rgb, store, progress=False, train_fn=tr, scorer=FakeScorer())
+    mml = with_overrides(cfg, tune_from=str(r1.checkpoints[0]))
+    r2 = load_or_run(mml, store, progress=False, train_fn=tr, scorer=FakeScorer())
+    assert r1.dir != r2.dir and run_hash(mml) != run_hash(cfg)
+    assert store.get(with_overrides(cfg, modalities=("RGB",))).dir == r1.dir
+    df = store.runs()
+    assert len(df) == 2 and set(df["modalities"]) == {"RGB", "RGB,Flow"}
+    assert df["done"].all() and df.set_index("modalities").loc["RGB,Flow", "tune_from"] == str(r1.checkpoints[0])
+    assert "model1_Flow_final_top1" in df
+
+
+def test_foreign_folder_and_missing_checkpoint(tmp_path, cfg):
+    store = RunStore(tmp_path)
+    d = store.run_dir(cfg)
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps(with_overrides(cfg, seed=99).to_dict()))
+    with pytest.raises(StoreError, match="another config"):
+        load_or_run(cfg, store, progress=False, train_fn=FakeTrain(), scorer=FakeScorer())
+    other = with_overrides(cfg, seed=5)
+    with pytest.raises(StoreError, match="without writing"):
+        load_or_run(other, store, progress=False,
+                    train_fn=lambda c, o, **k: (o / "done.json").write_text("{}"), scorer=FakeScorer())
+
+
+@pytest.mark.slow
+def test_real_training_and_scoring(tmp_path):
+    """One smoke RGB run through mmlkit.training.train and the default scorer (file names agree)."""
+    pytest.importorskip("mmlkit.training")
+    cfg = profile("smoke")
+    store = RunStore(tmp_path)
+    run = load_or_run(cfg, store, eval_plans={"centre": EvalConfig()}, progress=False)
+    assert run.done and run.checkpoints[0].exists()
+    (s,) = run.scores("centre")
+    assert s.scores.shape[0] == len(s.ids) > 0 and s.meta["plan"] == "t4_1crop_1clip-uniform"
+    assert set(run.logs().columns) >= {"model", "epoch", "ce"}
+    # the stored scores agree with training's own validation (same checkpoint, same centre view)
+    final = run.metrics["models"][0]["final_top1"]
+    assert s.metrics()["top1"] == pytest.approx(final, abs=1e-6)
