@@ -163,3 +163,24 @@ def test_video_and_folder_sources(tmp_path):
     assert src.num_frames("3", "Flow") == 7  # the video source finds the JPEG flow
     with pytest.raises(DataError, match="source kind 'disk'"):
         make_source(tmp_path, "disk")
+
+
+@pytest.mark.parametrize("span_bytes", [4 << 20, 0])
+def test_packed_source_reads_exactly_the_frames_asked_for(tmp_path, monkeypatch, span_bytes):
+    """The header-cached reader returns what np.load would, by span read and by per-frame reads."""
+    import mmlkit.data.video as V
+
+    monkeypatch.setattr(V, "_SPAN_BYTES", span_bytes)
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 256, size=(17, 5, 7, 2), dtype=np.uint8)
+    (tmp_path / "packed" / "flow").mkdir(parents=True)
+    np.save(tmp_path / "packed" / "flow" / "v1.npy", arr)
+    src = V.PackedSource(tmp_path)
+    idx = np.array([16, 0, 3, 3, 4, 5, 9])
+    assert src.num_frames("v1", "Flow") == 17
+    np.testing.assert_array_equal(src.read("v1", "Flow", idx), arr[idx])
+    # a truncated file is reported by name, never returned as garbage
+    path = tmp_path / "packed" / "flow" / "v1.npy"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(V.DataError, match="truncated"):
+        V.PackedSource(tmp_path).read("v1", "Flow", np.array([16]))
