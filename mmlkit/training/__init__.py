@@ -1,0 +1,65 @@
+"""Training a cohort of models with the mutual loss: one process (cohort) or one model per process
+group (distributed). Entry point: :func:`train`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmlkit.config import ConfigError, RunConfig
+from mmlkit.training.loop import TrainResult, evaluate, train_one_epoch
+from mmlkit.training.pretrain import pretrain_image_backbone
+
+__all__ = ["train", "TrainResult", "pretrain_image_backbone", "train_one_epoch", "evaluate"]
+
+
+def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, rank: int | None = None,
+          world_size: int | None = None, init_method: str | None = None, progress: bool = True,
+          timeout_s: float | None = None) -> TrainResult:
+    """Train the cohort of ``cfg.modalities`` (W models), each with CE + the mutual term.
+
+    Process model: with ``rank`` None and no torchrun environment, all W models train in this
+    process (:mod:`~mmlkit.training.cohort`, CPU or one GPU). Otherwise this process is rank
+    ``rank`` of ``world_size = W x P`` (P processes per model), meeting the others at
+    ``init_method`` (``tcp://HOST:PORT``; torchrun: ``env://``): see
+    :mod:`~mmlkit.training.distributed`. Both give the same weights for the same seed and data.
+
+    Args:
+        cfg: the run's configuration.
+        out_dir: run folder. Written: ``config.json``; per model ``model{i}_{Mod}.pt`` (last epoch),
+            ``model{i}_{Mod}_best.pt`` (best validation top-1), ``log_model{i}_{Mod}.csv`` (epoch, lr,
+            ce, kl, train_top1, val_top1, val_top5, seconds), ``state_model{i}_{Mod}.pt`` (+ ``.prev``;
+            resume state), ``state.json`` (epochs done); ``done.json`` (final metrics per model) at the
+            end; ``tensorboard/`` when ``cfg.tensorboard``.
+        resume: continue from the last finished epoch in ``out_dir`` (returns at once when
+            ``done.json`` exists). Same final weights and CSV rows (but timing) as one uninterrupted run.
+        rank, world_size, init_method: the authors' one-command-per-rank form.
+        progress: tqdm bars (rank 0 only when distributed).
+        timeout_s: distributed only: seconds a collective waits for a dead or hung peer before
+            :class:`~mmlkit.errors.DistributedError` (default ``distributed.DEFAULT_TIMEOUT_S``).
+
+    Raises:
+        ConfigError: world_size not a multiple of W, rank without world_size/init_method.
+        DataError / CheckpointError: missing data root, missing ``tune_from``, foreign resume state.
+        DistributedError: a peer died, hung past the timeout, or trains on other clips.
+    """
+    from mmlkit.training import cohort, distributed, loop
+
+    out_dir = Path(out_dir)
+    if resume and (out_dir / "done.json").exists():
+        return TrainResult.from_done(out_dir)
+    if rank is None and world_size is None and init_method is None:
+        env = distributed.env_rendezvous()
+        if env is not None:
+            rank, world_size, init_method = env
+    if rank is None:
+        if world_size not in (None, 1) or init_method is not None:
+            raise ConfigError(f"world_size={world_size} / init_method={init_method!r} given without rank; "
+                              "give rank, world_size and init_method together (or none for one process)")
+        loop.check_request(cfg)
+        return cohort.run(cfg, out_dir, resume=resume, progress=progress)
+    if world_size is None or init_method is None:
+        raise ConfigError(f"rank={rank} needs world_size and init_method (e.g. tcp://127.0.0.1:23456)")
+    distributed.layout(len(cfg.modalities), world_size, rank)
+    loop.check_request(cfg)
+    return distributed.run(cfg, out_dir, rank=rank, world_size=world_size, init_method=init_method,
+                           resume=resume, progress=progress, timeout_s=timeout_s)
