@@ -1,0 +1,420 @@
+"""Each notebook's experiment and analysis as one function: runs -> tables and figures.
+
+The notebooks stay thin: they call one of these with a :class:`~mmlkit.results.experiments.Study`
+and display what comes back. ``99_paper_tables`` calls all of them (nothing is retrained: the
+runs are in the store) and adds the claim verdicts and the headline table.
+
+Statistics. Every accuracy is validation top-1 in percent, summarised as mean +- std over
+training seeds. A comparison "A better than B" pairs A and B by seed (same seed, same data
+order) and reports the mean paired difference, its t-based 95% confidence interval over seeds
+(:func:`mmlkit.results.tables.paired_difference`) and, pooling the seeds' predictions, a paired
+bootstrap 95% interval over videos (:func:`mmlkit.evaluation.paired_bootstrap`). The verdict
+(:func:`mmlkit.results.tables.claim_verdict`) uses the interval over seeds: ``holds`` when it
+lies above 0, ``does not hold`` when it lies at or below 0, else ``inconclusive``. With three
+seeds that interval is wide (t = 4.30), so only effects well above seed noise hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from mmlkit.evaluation import (Scores, confusion_matrix, ensemble, paired_bootstrap, per_class_accuracy,
+                               subset_table)
+from mmlkit.results import paper, plots, tables
+from mmlkit.results.experiments import Study
+
+MODALITIES = ("RGB", "Flow", "RGBDiff")
+SAMPLING_PLANS = ("centre", "twice", "dense", "dense_x3", "both", "centre_3crops", "both_3crops")
+
+
+@dataclass
+class Analysis:
+    """What one analysis produced: named tables (DataFrames) and figures, plus the comparisons."""
+
+    name: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Figure] = field(default_factory=dict)
+
+    def save(self, output_dir: str | Path | None) -> None:
+        """Write ``tables/<name>_<key>.{csv,md}`` and ``figures/<name>_<key>.png`` under ``output_dir``.
+
+        ``output_dir=None`` writes nothing (interactive use, nbval).
+        """
+        if output_dir is None:
+            return
+        out = Path(output_dir)
+        stem = (lambda key: f"{self.name}_{key}") if self.name else (lambda key: key)
+        for key, df in self.tables.items():
+            tables.write_table(df, out / "tables", stem(key))
+        for key, fig in self.figures.items():
+            path = out / "figures" / f"{stem(key)}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=120, bbox_inches="tight")
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------
+
+def _per_seed(study: Study, make: Callable[[int], object], plans: Sequence[str] = ("centre",)) -> list:
+    """One run per seed of the config ``make(seed)``, trained if missing, scored for ``plans``."""
+    return [study.run(make(s), plans) for s in study.seeds]
+
+
+def _member(runs: Sequence, index: int, plan: str = "centre") -> list[Scores]:
+    """The stored scores of model ``index`` of each run (one per seed)."""
+    return [r.scores(plan)[index] for r in runs]
+
+
+def _top1(scores: Scores) -> float:
+    return 100.0 * float(scores.correct(1).mean())
+
+
+def _top5(scores: Scores) -> float:
+    return 100.0 * float(scores.correct(min(5, scores.num_classes)).mean())
+
+
+def _mean_std(values: Sequence[float]) -> str:
+    v = np.asarray(values, float)
+    return f"{v.mean():.1f} ± {v.std(ddof=1):.1f}" if len(v) > 1 else f"{v.mean():.1f}"
+
+
+def _rows(label: str, scores: Sequence[Scores], seeds: Sequence[int], **extra) -> list[dict]:
+    return [{"experiment": label, "seed": s, "top1": _top1(sc), "top5": _top5(sc), **extra}
+            for s, sc in zip(seeds, scores)]
+
+
+def _summary(acc: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Mean +- std over seeds of top-1 and top-5 per group; columns ``by``, top-1, top-5, seeds."""
+    t1 = tables.seed_summary(acc, list(by), "top1")
+    t5 = tables.seed_summary(acc, list(by), "top5")
+    out = t1[list(by)].copy()
+    out["top-1 (%)"] = t1["text"]
+    out["top-5 (%)"] = t5["text"]
+    out["seeds"] = t1["n"]
+    return out
+
+
+def compare(claim: str, what: str, a_name: str, a: Sequence[Scores], b_name: str, b: Sequence[Scores],
+            seeds: Sequence[int]) -> dict:
+    """One row of a claims table: "A better than B", paired by seed (see the module docstring).
+
+    Args:
+        claim: the claim's id (``"C1"``..``"C4"``, :data:`mmlkit.results.paper.CLAIMS`, or a label).
+        what: the comparison in words.
+        a, b: the two sides' scores, one per seed, in ``seeds`` order, on the same videos.
+
+    Returns:
+        dict with the formatted accuracies, the paired difference (mean, std, per seed), the t
+        interval over seeds, the pooled bootstrap interval over videos and the verdict.
+    """
+    acc_a, acc_b = [_top1(s) for s in a], [_top1(s) for s in b]
+    wide = pd.DataFrame({"seed": list(seeds), "a": acc_a, "b": acc_b})
+    d = tables.paired_difference(wide, "a", "b", on="seed")
+    ca = np.concatenate([s.correct(1) for s in a])
+    cb = np.concatenate([s.correct(1) for s in b])
+    vb = paired_bootstrap(ca, cb, rng=np.random.default_rng(0), n_boot=2000)
+    ci = (f"[{d['ci_low']:+.1f}, {d['ci_high']:+.1f}]" if np.isfinite(d["ci_low"]) else "n/a (1 seed)")
+    return {"claim": claim, "comparison": what, "A": a_name, "B": b_name,
+            "A top-1 (%)": _mean_std(acc_a), "B top-1 (%)": _mean_std(acc_b),
+            "A - B": f"{d['mean']:+.1f}" + (f" ± {d['std']:.1f}" if len(acc_a) > 1 else ""),
+            "per seed": ", ".join(f"{x:+.1f}" for x in np.subtract(acc_a, acc_b)),
+            "95% CI (seeds)": ci,
+            "95% CI (videos)": f"[{100 * vb['low']:+.1f}, {100 * vb['high']:+.1f}]",
+            "verdict": tables.claim_verdict(d), "diff": d["mean"]}
+
+
+def _png_figure(path: Path, title: str = "") -> Figure:
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(str(path))
+    h, w = img.shape[:2]
+    fig = Figure(figsize=(min(14, w / 80), min(40, h / 80)), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(img)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def _class_names(study: Study) -> list[str]:
+    from mmlkit.data import class_names
+
+    return class_names(study.base().data)
+
+
+# ---------------------------------------------------------------------------------------------
+# 00: the data tour
+# ---------------------------------------------------------------------------------------------
+
+def data_tour(study: Study, label: int = 0) -> Analysis:
+    """The benchmark's splits and classes, the montage, sampler timelines, and the modalities of
+    the first training clip of class ``label``."""
+    from mmlkit.data import resolve_root, sthv2
+    from mmlkit.data.video import make_source
+
+    cfg = study.base().data
+    root = resolve_root(cfg)
+    labels = sthv2.load_labels(root / "labels.json")
+    names = sthv2.class_names(labels)
+    pairs = sthv2.left_right_pairs(labels)
+    source = make_source(root, cfg.source)
+    res = Analysis("data")
+    rows = []
+    for split in sthv2.available_splits(root):
+        recs = sthv2.load_split(root, split, labels)
+        counts = [source.num_frames(r.id, "RGB") for r in recs[:200]]
+        rows.append({"split": split, "videos": len(recs),
+                     "classes": len({r.label for r in recs if r.label is not None}) or "-",
+                     "frames (min-max, first 200)": f"{min(counts)}-{max(counts)}" if counts else "-"})
+    res.tables["splits"] = pd.DataFrame(rows)
+    res.tables["classes"] = pd.DataFrame({"class": range(len(names)), "template": names,
+                                          "left/right partner": [pairs.get(i, "") for i in range(len(names))]})
+    montage = root / "montage.png"
+    if montage.exists():
+        res.figures["montage"] = _png_figure(montage)
+    res.figures["samplers"] = plots.sampler_timelines(num_frames=50, num_segments=8, dense_length=32, dense_number=3)
+    rec = next(r for r in sthv2.load_split(root, cfg.train_split, labels) if r.label == label)
+    res.figures["modalities"] = _modalities_figure(source, rec.id, names[rec.label] if rec.label is not None else "",
+                                                   cfg.num_segments)
+    return res
+
+
+def _modalities_figure(source, video_id: str, title: str, num_segments: int) -> Figure:
+    from mmlkit.data.sampling import test_indices
+
+    n_rgb = source.num_frames(video_id, "RGB")
+    idx = test_indices(n_rgb - 1, num_segments)[0]  # centre clip over the flow frames (N - 1)
+    rgb = source.read(video_id, "RGB", idx)                       # (T, H, W, 3)
+    nxt = source.read(video_id, "RGB", np.minimum(idx + 1, n_rgb - 1))
+    flow = source.read(video_id, "Flow", idx)                     # (T, H, W, 2)
+    diff = nxt.astype(np.int16) - rgb.astype(np.int16)            # one of RGBDiff's differences
+    rows = [("RGB", rgb, None), ("flow x", flow[..., 0], "gray"), ("flow y", flow[..., 1], "gray"),
+            ("RGB diff", np.clip(diff * 2 + 128, 0, 255).astype(np.uint8), None)]
+    t = len(idx)
+    fig = Figure(figsize=(1.3 * t, 1.4 * len(rows)), layout="constrained")
+    axes = fig.subplots(len(rows), t, squeeze=False)
+    for r, (name, frames, cmap) in enumerate(rows):
+        for k in range(t):
+            ax = axes[r, k]
+            ax.imshow(frames[k], cmap=cmap, vmin=0, vmax=255)
+            ax.set_xticks([]), ax.set_yticks([])
+            if k == 0:
+                ax.set_ylabel(name)
+            if r == 0:
+                ax.set_title(f"frame {idx[k]}", fontsize=8)
+    fig.suptitle(f"video {video_id}: {title}")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# 01: baselines and ensembles (claim 1)
+# ---------------------------------------------------------------------------------------------
+
+def baselines(study: Study) -> Analysis:
+    """RGB, Flow and RGBDiff from image pretraining; every ensemble of them; claim 1."""
+    seeds = study.seeds
+    runs = {m: _per_seed(study, lambda s, m=m: study.single(m, s, init="image")) for m in MODALITIES}
+    scores = {m: _member(runs[m], 0) for m in MODALITIES}
+    acc = pd.DataFrame([r for m in MODALITIES for r in _rows(m, scores[m], seeds, modality=m)])
+    res = Analysis("baselines")
+    res.tables["accuracy"] = _summary(acc, ["modality"])
+    res.figures["accuracy"] = plots.accuracy_bars(acc, x="modality", title="single models, from image pretraining")
+    ens = pd.concat([subset_table({m: scores[m][k] for m in MODALITIES}).assign(seed=s)
+                     for k, s in enumerate(seeds)], ignore_index=True)
+    mean = ens.groupby(["models", "n_models"], sort=False)[["top1", "top5"]].mean().reset_index()
+    summ = _summary(ens, ["models"])
+    summ.insert(1, "n_models", mean["n_models"].to_numpy())
+    res.tables["ensembles"] = summ
+    res.figures["ensembles"] = plots.subset_bars(mean, title="ensembles (sum of logits), mean over seeds")
+    rgb_flow = [ensemble([scores["RGB"][k], scores["Flow"][k]]) for k in range(len(seeds))]
+    res.tables["claim"] = pd.DataFrame([
+        compare("C1", "an RGB+Flow ensemble beats the RGB model alone", "RGB + Flow ensemble", rgb_flow,
+                "RGB", scores["RGB"], seeds)])
+    logs = pd.concat([runs[m][0].logs().assign(model=m) for m in MODALITIES], ignore_index=True)
+    res.figures["curves"] = plots.training_curves(logs, metrics=("ce", "val_top1"))
+    first = scores["RGB"][0]
+    cm = confusion_matrix(first.scores.argmax(1), first.labels, first.num_classes)
+    res.figures["confusion"] = plots.confusion_heatmap(cm, _class_names(study), title=f"RGB, seed {seeds[0]}")
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# 02: initialisation (claim 2)
+# ---------------------------------------------------------------------------------------------
+
+def initialisation(study: Study) -> Analysis:
+    """Each modality from image pretraining vs from the trained RGB model; claim 2."""
+    seeds = study.seeds
+    inits = {"image": "image pretraining", "rgb": "trained RGB model"}
+    scores = {(m, i): _member(_per_seed(study, lambda s, m=m, i=i: study.single(m, s, init=i)), 0)
+              for m in MODALITIES for i in inits}
+    acc = pd.DataFrame([r for (m, i), sc in scores.items()
+                        for r in _rows(f"{m} from {inits[i]}", sc, seeds, modality=m, init=inits[i])])
+    res = Analysis("initialisation")
+    res.tables["accuracy"] = _summary(acc, ["modality", "init"])
+    res.figures["accuracy"] = plots.accuracy_bars(acc, x="modality", hue="init", title="initialisation")
+    res.tables["claim"] = pd.DataFrame([
+        compare("C2", f"{m} from the trained RGB model beats {m} from image pretraining",
+                f"{m} from RGB", scores[(m, "rgb")], f"{m} from image", scores[(m, "image")], seeds)
+        for m in ("Flow", "RGBDiff", "RGB")])
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# 03: ML vs MML (claim 3)
+# ---------------------------------------------------------------------------------------------
+
+def ml_vs_mml(study: Study) -> Analysis:
+    """The RGB model alone, with an RGB peer (ML) and with a Flow peer (MML), all from the RGB model."""
+    seeds = study.seeds
+    stage1 = _member(_per_seed(study, lambda s: study.single("RGB", s, init="image")), 0)
+    alone = _member(_per_seed(study, lambda s: study.single("RGB", s, init="rgb")), 0)
+    ml_runs = _per_seed(study, lambda s: study.cohort(("RGB", "RGB"), s, init="rgb"))
+    mml_runs = _per_seed(study, lambda s: study.cohort(("RGB", "Flow"), s, init="rgb"))
+    ml0, ml1 = _member(ml_runs, 0), _member(ml_runs, 1)
+    mml_rgb, mml_flow = _member(mml_runs, 0), _member(mml_runs, 1)
+    parts = [("RGB, step 1 (from image)", "RGB", stage1), ("RGB alone, from RGB", "RGB", alone),
+             ("ML: RGB (model 0)", "RGB", ml0), ("ML: RGB (model 1)", "RGB", ml1),
+             ("MML: RGB", "RGB", mml_rgb), ("MML: Flow", "Flow", mml_flow)]
+    acc = pd.DataFrame([r for name, m, sc in parts for r in _rows(name, sc, seeds, modality=m)])
+    res = Analysis("ml_vs_mml")
+    res.tables["accuracy"] = _summary(acc, ["experiment"])
+    res.figures["accuracy"] = plots.accuracy_bars(acc, x="experiment", title="the RGB model and its peers")
+    res.tables["claim"] = pd.DataFrame([
+        compare("C3", "MML's RGB model beats the RGB model trained alone (same init, same epochs)",
+                "MML: RGB", mml_rgb, "RGB alone, from RGB", alone, seeds),
+        compare("C3", "MML's RGB model beats ML's RGB model", "MML: RGB", mml_rgb, "ML: RGB (model 0)", ml0, seeds),
+        compare("C3", "(context) ML's RGB model beats the RGB model trained alone", "ML: RGB (model 0)", ml0,
+                "RGB alone, from RGB", alone, seeds)])
+    logs = mml_runs[0].logs()
+    res.figures["curves"] = plots.training_curves(logs, metrics=("ce", "kl", "val_top1"))
+    gain_a = np.nanmean([per_class_accuracy(s.scores, s.labels) for s in mml_rgb], axis=0)
+    gain_b = np.nanmean([per_class_accuracy(s.scores, s.labels) for s in alone], axis=0)
+    res.figures["per_class"] = plots.class_gain(gain_a, gain_b, _class_names(study), label_a="MML RGB",
+                                                label_b="RGB alone")
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# 04: modality sets
+# ---------------------------------------------------------------------------------------------
+
+COHORTS = (("RGB", "Flow"), ("RGB", "RGBDiff"), ("RGB", "Flow", "RGBDiff"))
+
+
+def modality_sets(study: Study) -> Analysis:
+    """MML with RGB,Flow / RGB,RGBDiff / RGB,Flow,RGBDiff; loss modes for three models."""
+    seeds = study.seeds
+    alone = _member(_per_seed(study, lambda s: study.single("RGB", s, init="rgb")), 0)
+    setups = [(",".join(c), c, "mean_logits") for c in COHORTS]
+    setups.append((",".join(COHORTS[-1]) + " (per_peer)", COHORTS[-1], "per_peer"))
+    rows, rgb_rows = [], []
+    for name, mods, mode in setups:
+        runs = _per_seed(study, lambda s, mods=mods, mode=mode: study.cohort(mods, s, init="rgb", mode=mode))
+        for i, m in enumerate(mods):
+            rows += _rows(name, _member(runs, i), seeds, modality=m, mode=mode)
+        rgb_rows.append(compare("C3", f"the RGB model of MML {name} beats the RGB model trained alone",
+                                f"MML {name}: RGB", _member(runs, 0), "RGB alone, from RGB", alone, seeds))
+    acc = pd.DataFrame(rows)
+    res = Analysis("modality_sets")
+    res.tables["accuracy"] = _summary(acc, ["experiment", "modality"])
+    res.figures["accuracy"] = plots.accuracy_bars(acc, x="experiment", hue="modality", title="every member of every cohort")
+    res.tables["rgb"] = pd.DataFrame(rgb_rows)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# 05: frame sampling (claim 4)
+# ---------------------------------------------------------------------------------------------
+
+def test_sampling(study: Study) -> Analysis:
+    """RGB trained with uniform vs random sampling, tested with each view plan; claim 4."""
+    seeds = study.seeds
+    trains = {"uniform": None, "random": "random"}
+    runs = {t: _per_seed(study, lambda s, smp=smp: study.single("RGB", s, init="image", sample=smp), SAMPLING_PLANS)
+            for t, smp in trains.items()}
+    sc = {(t, p): _member(runs[t], 0, p) for t in trains for p in SAMPLING_PLANS}
+    acc = pd.DataFrame([r for (t, p), s in sc.items() for r in _rows(f"{t} / {p}", s, seeds, train=t, test=p)])
+    res = Analysis("test_sampling")
+    res.tables["accuracy"] = _summary(acc, ["train", "test"])
+    res.figures["accuracy"] = plots.accuracy_bars(acc, x="test", hue="train", title="RGB: training sampling x test views")
+    res.tables["claim"] = pd.DataFrame([
+        compare("C4", "random-sampling training + both-views test beats uniform training + centre test",
+                "random / both", sc[("random", "both")], "uniform / centre", sc[("uniform", "centre")], seeds),
+        compare("C4", "random-sampling training beats uniform (centre test)",
+                "random / centre", sc[("random", "centre")], "uniform / centre", sc[("uniform", "centre")], seeds),
+        compare("C4", "testing with both dense and uniform views beats the centre clip (random training)",
+                "random / both", sc[("random", "both")], "random / centre", sc[("random", "centre")], seeds)])
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# The minimal recipe, and everything together
+# ---------------------------------------------------------------------------------------------
+
+def recipe(study: Study, rgb_runs: Sequence, mml_runs: Sequence) -> Analysis:
+    """The recipe's outcome: the RGB model after MML against step 1, the fair baseline, the ensemble."""
+    seeds = study.seeds
+    stage1 = _member(rgb_runs, 0)
+    alone = _member(_per_seed(study, lambda s: study.single("RGB", s, init="rgb")), 0)
+    mml_rgb, mml_flow = _member(mml_runs, 0), _member(mml_runs, 1)
+    both = [ensemble([a, b]) for a, b in zip(mml_rgb, mml_flow)]
+    parts = [("step 1: RGB from image", stage1), ("RGB alone, from step 1", alone), ("MML: RGB", mml_rgb),
+             ("MML: Flow", mml_flow), ("MML: RGB + Flow ensemble", both)]
+    acc = pd.DataFrame([r for name, sc in parts for r in _rows(name, sc, seeds)])
+    res = Analysis("recipe")
+    res.tables["recipe"] = _summary(acc, ["experiment"])
+    res.tables["claim"] = pd.DataFrame([
+        compare("recipe", "the RGB model after MML beats the RGB model trained as long without a peer",
+                "MML: RGB", mml_rgb, "RGB alone, from step 1", alone, seeds),
+        compare("recipe", "the RGB model after MML beats the step-1 model", "MML: RGB", mml_rgb,
+                "step 1: RGB from image", stage1, seeds)])
+    res.figures["recipe"] = plots.accuracy_bars(acc, x="experiment", title="the minimal recipe: RGB at inference")
+    return res
+
+
+def paper_tables(study: Study) -> Analysis:
+    """Every table and figure of notebooks 01-05, the headline table, claim verdicts, published numbers."""
+    parts = [baselines(study), initialisation(study), ml_vs_mml(study), modality_sets(study), test_sampling(study)]
+    res = Analysis("")
+    for part in parts:
+        res.tables.update({f"{part.name}_{k}": v for k, v in part.tables.items()})
+        res.figures.update({f"{part.name}_{k}": v for k, v in part.figures.items()})
+    claims = pd.concat([p.tables[k] for p in parts for k in ("claim", "rgb") if k in p.tables], ignore_index=True)
+    claims = claims.sort_values("claim", kind="stable").reset_index(drop=True)
+    res.tables["claims"] = claims.drop(columns=["diff"])
+    res.tables["headline"], headline_acc = _headline(study)
+    res.figures["headline"] = plots.accuracy_bars(headline_acc, x="experiment",
+                                                  title="the single RGB model at inference, by training")
+    res.tables["published"] = paper.published_results()
+    return res
+
+
+def _headline(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
+    seeds = study.seeds
+    one = lambda make, i=0, plan="centre": _member(_per_seed(study, make, (plan,)), i, plan)  # noqa: E731
+    parts = [
+        ("RGB from image pretraining", one(lambda s: study.single("RGB", s, init="image"))),
+        ("RGB from the RGB model (2nd round)", one(lambda s: study.single("RGB", s, init="rgb"))),
+        ("ML RGB,RGB: RGB", one(lambda s: study.cohort(("RGB", "RGB"), s))),
+        ("MML RGB,Flow: RGB", one(lambda s: study.cohort(("RGB", "Flow"), s))),
+        ("MML RGB,RGBDiff: RGB", one(lambda s: study.cohort(("RGB", "RGBDiff"), s))),
+        ("MML RGB,Flow,RGBDiff: RGB", one(lambda s: study.cohort(COHORTS[-1], s))),
+        ("RGB, random sampling, both-views test", one(lambda s: study.single("RGB", s, init="image", sample="random"),
+                                                      plan="both")),
+    ]
+    base_rgb = parts[0][1]
+    flow = one(lambda s: study.single("Flow", s, init="image"))
+    parts.append(("(2 models) RGB + Flow ensemble", [ensemble([a, b]) for a, b in zip(base_rgb, flow)]))
+    acc = pd.DataFrame([r for name, sc in parts for r in _rows(name, sc, seeds)])
+    table = _summary(acc, ["experiment"])
+    table.insert(1, "models at inference", [2 if name.startswith("(2") else 1 for name, _ in parts])
+    return table, acc

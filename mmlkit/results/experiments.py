@@ -1,0 +1,165 @@
+"""The paper's experiments as configurations, shared by every notebook.
+
+A :class:`Study` turns the notebooks' common parameters (profile, seeds, dataset, ...) into
+:class:`~mmlkit.config.RunConfig` objects. Because runs are content-addressed in the results
+store, two notebooks that ask for the same experiment get the same run: the RGB model that
+initialises every other model is trained once per seed.
+
+The experiments (each per seed):
+
+=====================  ==============================================  =====================
+name                   what                                            init
+=====================  ==============================================  =====================
+``single(m, "image")``  one model of modality m                         image pretraining
+``single(m, "rgb")``    one model of modality m                         the trained RGB model
+``cohort(ms, "rgb")``   models of modalities ms learning mutually       the trained RGB model
+=====================  ==============================================  =====================
+
+"Image pretraining" is ImageNet for real Something-Something-v2 (``profile="paper"``); on the
+embedded synthetic benchmark it is a stand-in: the same backbone trained on single frames drawn
+from the benchmark's generator, labelled by appearance only (see
+:func:`mmlkit.training.pretrain_image_backbone`). One stand-in backbone is shared by all seeds,
+as ImageNet weights are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from mmlkit.config import EvalConfig, RunConfig, profile as profile_config, with_overrides
+
+#: Test view plans the notebooks use, by name (method.md's orders).
+PLANS: dict[str, EvalConfig] = {
+    "centre": EvalConfig(),
+    "twice": EvalConfig(twice=True),
+    "dense": EvalConfig(mode="dense", dense_number=1),
+    "dense_x3": EvalConfig(mode="dense", dense_number=3),
+    "both": EvalConfig(mode="random", dense_number=1),
+    "centre_3crops": EvalConfig(test_crops=3),
+    "both_3crops": EvalConfig(mode="random", dense_number=1, test_crops=3),
+}
+
+
+@dataclass(frozen=True)
+class Study:
+    """The notebooks' common parameters, and the experiments built from them.
+
+    Attributes:
+        profile: ``smoke`` | ``default`` | ``paper``.
+        seeds: training seeds; every experiment runs once per seed.
+        dataset: ``synthetic`` | ``somethingv2`` | a path to an SSv2-format folder.
+        data_root: the data root (``None``: the profile's; synthetic: the cache folder).
+        device: ``cpu`` | ``cuda``.
+        workers: data loader processes.
+        results_dir: the runs store (``None``: ``results/<profile>`` at the repository root).
+    """
+
+    profile: str = "default"
+    seeds: tuple[int, ...] = (0, 1, 2)
+    dataset: str = "synthetic"
+    data_root: str | None = None
+    device: str = "cpu"
+    workers: int = 0
+    results_dir: str | None = None
+    _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        if self.results_dir is None:
+            repo = Path(__file__).resolve().parents[2]
+            object.__setattr__(self, "results_dir", str(repo / "results" / self.profile))
+
+    # ---------------------------------------------------------------- configurations
+    def base(self) -> RunConfig:
+        """The profile's config with this study's dataset, root, device and workers."""
+        cfg = profile_config(self.profile, device=self.device)
+        data: dict = {"workers": self.workers, "dataset": self.dataset}
+        if self.data_root is not None:
+            data["root"] = self.data_root
+        elif self.dataset not in ("synthetic", "somethingv2"):
+            data["root"] = self.dataset  # a path to an SSv2-format folder
+        elif self.dataset != cfg.data.dataset:
+            data["root"] = None if self.dataset == "synthetic" else cfg.data.root
+        return with_overrides(cfg, data=data)
+
+    @property
+    def store(self):
+        """The :class:`~mmlkit.results.store.RunStore` of ``results_dir``."""
+        if "store" not in self._cache:
+            from mmlkit.results.store import RunStore
+
+            self._cache["store"] = RunStore(self.results_dir)
+        return self._cache["store"]
+
+    def image_weights(self) -> str | None:
+        """Image-pretrained backbone weights: ImageNet for real data, the stand-in for synthetic."""
+        cfg = self.base()
+        if cfg.data.dataset != "synthetic":
+            return cfg.model.pretrained
+        if "image" not in self._cache:
+            from mmlkit.training import pretrain_image_backbone
+
+            path = Path(self.results_dir) / "pretrained" / f"{cfg.model.arch}-{cfg.data.synth_preset}-image.pt"
+            if not path.exists():
+                pretrain_image_backbone(cfg.model, path, preset=cfg.data.synth_preset, seed=0)
+            self._cache["image"] = str(path)
+        return self._cache["image"]
+
+    def single(self, modality: str, seed: int, init: str = "image", sample: str | None = None) -> RunConfig:
+        """One model of ``modality``, started from image pretraining, the RGB model, or scratch."""
+        return self.cohort((modality,), seed, init=init, sample=sample)
+
+    def cohort(self, modalities: Sequence[str], seed: int, init: str = "rgb", mode: str = "mean_logits",
+               sample: str | None = None) -> RunConfig:
+        """Models of ``modalities`` trained together (mutual learning when more than one)."""
+        if init not in ("image", "rgb", "scratch"):
+            raise ValueError(f"init={init!r} must be 'image', 'rgb' or 'scratch'")
+        cfg = self.base()
+        model = {"pretrained": self.image_weights() if init == "image" else None}
+        tune_from = self.rgb_checkpoint(seed) if init == "rgb" else None
+        data = {"sample": sample} if sample else {}
+        return with_overrides(cfg, modalities=tuple(modalities), seed=seed, tune_from=tune_from, model=model,
+                              data=data, mutual={"mode": mode})
+
+    # ---------------------------------------------------------------- running
+    def run(self, cfg: RunConfig, plans: Iterable[str] = ("centre",)):
+        """Train (only if missing) and score ``cfg`` on the validation split for each view plan."""
+        from mmlkit.results.store import load_or_run
+
+        return load_or_run(cfg, self.store, eval_plans={p: PLANS[p] for p in plans})
+
+    def rgb_checkpoint(self, seed: int) -> str:
+        """The RGB model trained from image pretraining for ``seed`` (trained on first use)."""
+        key = ("rgb", seed)
+        if key not in self._cache:
+            run = self.run(self.single("RGB", seed, init="image"))
+            self._cache[key] = str(run.checkpoints[0])
+        return self._cache[key]
+
+    # ---------------------------------------------------------------- results as tables
+    def accuracy(self, runs: dict[str, Sequence], plan: str = "centre") -> pd.DataFrame:
+        """A tidy frame of every model's validation accuracy.
+
+        Args:
+            runs: experiment name -> the runs of that experiment, one per seed (``Run`` objects).
+            plan: the view plan whose stored scores are read.
+
+        Returns:
+            One row per (experiment, seed, model): columns ``experiment, seed, model, modality,
+            top1, top5`` (percent). ``model`` is ``"<index>:<modality>"``.
+        """
+        from mmlkit.evaluation import topk_accuracy
+
+        rows = []
+        for name, rs in runs.items():
+            for run in rs:
+                for i, sc in enumerate(run.scores(plan)):
+                    mod = run.config.modalities[i]
+                    rows.append({"experiment": name, "seed": run.config.seed, "model": f"{i}:{mod}",
+                                 "modality": mod, "top1": 100 * topk_accuracy(sc.scores, sc.labels, 1),
+                                 "top5": 100 * topk_accuracy(sc.scores, sc.labels, 5)})
+        return pd.DataFrame(rows)

@@ -1,0 +1,102 @@
+"""The notebooks: committed clean, all run by CI, parameterised for papermill, servable by JupyterLab."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_there_are_notebooks():
+    names = {p.stem for p in NOTEBOOKS}
+    assert {"00_data_tour", "mml_rgb_flow", "99_paper_tables"} <= names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs_and_parameterised(path):
+    nb = _load(path)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    # outputs are kept only as nbval's references: cells marked NBVAL_CHECK_OUTPUT, whose output
+    # is deterministic (published numbers, claim texts), never a result of a run
+    for c in code:
+        checked = "# NBVAL_CHECK_OUTPUT" in "".join(c["source"])
+        assert c.get("execution_count") is None, f"{path.name}: a cell carries an execution count"
+        assert checked or not c.get("outputs"), f"{path.name} has outputs in an unchecked cell"
+    assert "parameters" in code[0].get("metadata", {}).get("tags", []), f"{path.name}: first code cell is not tagged 'parameters'"
+    src = "".join(code[0]["source"])
+    for name in ("profile", "seeds", "dataset", "data_root", "device", "workers", "results_dir"):
+        assert f"{name} =" in src, f"{path.name}: parameters cell lacks {name}"
+    assert nb["metadata"]["kernelspec"]["name"] == "mmlkit"
+
+
+def test_every_notebook_is_run_by_ci_and_by_reproduce():
+    from mmlkit.results.reproduce import ORDER, notebook_names
+
+    script = (REPO / "run_all.sh").read_text()
+    assert "--nbval-lax" in script and "notebooks/" in script  # nbval collects every notebook in the folder
+    assert (REPO / ".ci" / "run").read_text().count("run_all.sh test") == 1
+    assert set(notebook_names()) == {p.stem for p in NOTEBOOKS}
+    assert all(p.stem in ORDER for p in NOTEBOOKS), "a notebook is missing from reproduce.ORDER"
+
+
+def test_published_numbers_cell_is_checked_by_nbval():
+    nb = _load(REPO / "notebooks" / "99_paper_tables.ipynb")
+    assert any("# NBVAL_CHECK_OUTPUT" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_jupyterlab_serves_the_recipe_notebook(tmp_path):
+    jupyter = Path(sys.executable).parent / "jupyter"
+    if not jupyter.exists():
+        pytest.skip("jupyter is not installed in this environment")
+    port, token = _free_port(), "mmlkit-test"
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"))
+    proc = subprocess.Popen([str(jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={REPO}", "--allow-root"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    try:
+        url = f"http://127.0.0.1:{port}/api/contents/notebooks/mml_rgb_flow.ipynb?token={token}"
+        deadline, last = time.time() + 90, None
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    body = json.loads(r.read())
+                break
+            except Exception as exc:  # server still starting
+                last = exc
+                if proc.poll() is not None:
+                    pytest.fail(f"jupyter lab exited: {proc.stdout.read().decode()[-2000:]}")
+                time.sleep(1)
+        else:
+            pytest.fail(f"jupyter lab did not answer on port {port} within 90 s: {last}")
+        assert body["type"] == "notebook" and body["name"] == "mml_rgb_flow.ipynb"
+        assert any("Step 1" in "".join(c["source"]) for c in body["content"]["cells"])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as r:
+            assert r.status == 200 and b"JupyterLab" in r.read()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
