@@ -1,0 +1,41 @@
+"""The benchmark harness: discovers bench modules, prints one table, writes JSON, reports failures."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import pytest
+
+from benchmarks import run
+
+
+def test_discovers_every_bench_module():
+    names = run.discover()
+    for expected in ("data", "eval", "flow", "models", "synth", "training"):
+        assert expected in names
+
+
+def test_a_broken_bench_becomes_a_failed_row(monkeypatch):
+    mod = types.ModuleType("benchmarks.bench_broken")
+
+    def rows(quick):
+        raise RuntimeError("boom")
+
+    mod.rows = rows
+    monkeypatch.setitem(sys.modules, "benchmarks.bench_broken", mod)
+    got = run.collect(["broken"], quick=True)
+    assert got[0]["ok"] is False and "boom" in got[0]["notes"]
+    table = run.format_table(got)
+    assert "NO" in table and "broken" in table
+
+
+@pytest.mark.slow
+def test_quick_run_writes_json(tmp_path, capsys):
+    code = run.main(["--quick", "--only", "eval", "--out", str(tmp_path)])
+    out = json.loads((tmp_path / "quick.json").read_text())
+    assert out["meta"]["quick"] is True and out["rows"]
+    assert all({"group", "name", "value", "unit"} <= set(r) for r in out["rows"])
+    assert "value" in capsys.readouterr().out
+    assert code in (0, 1)  # 1 only when a target is missed; the JSON is written either way
