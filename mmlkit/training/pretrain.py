@@ -1,0 +1,101 @@
+"""The stand-in for ImageNet pretraining on the embedded benchmark.
+
+:func:`pretrain_image_backbone` trains the plain 2D image backbone of ``model_cfg.arch`` (no
+temporal shift, RGB input) to tell the object's shape in single synthetic frames
+(``mmlkit.data.synthetic.render_images``: appearance only, no motion), and saves the
+backbone's state dict without its classifier head, in the key format that
+``build_model(ModelConfig(pretrained=<path>))`` loads (torchvision names; ``TinyResNet``'s for
+``resnet_tiny``). Deterministic from ``seed``; short (well under a minute for ``resnet_tiny`` at
+32x32 on two cores), so it is not resumable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mmlkit.config import ModelConfig
+
+
+def _images_to_input(images: np.ndarray) -> torch.Tensor:
+    """uint8 (n, H, W, 3) -> float32 (n, 3, H, W), ImageNet mean/std (the RGB model's input)."""
+    from mmlkit.data.transforms import normalize
+    return normalize(images[:, None, None], "RGB")[:, 0]          # (n, 1, 1, H, W, 3) -> (n, 3, H, W)
+
+
+def pretrain_image_backbone(model_cfg: ModelConfig, out_path: str | Path, preset: str = "default", seed: int = 0,
+                            n_images: int = 4000, epochs: int = 6, batch_size: int = 128, lr: float = 0.2,
+                            progress: bool = True) -> Path:
+    """Train ``model_cfg.arch`` as an image classifier of object shapes; save its backbone weights.
+
+    Args:
+        model_cfg: only ``arch`` and ``zero_init_residual`` are used.
+        out_path: where the state dict goes (written atomically).
+        preset: synthetic preset of the images (their size: the preset's frame size).
+        seed: seeds the images, the initialisation and the batch order.
+        n_images: training images (a tenth more are drawn as a held-out check, printed).
+        epochs, batch_size, lr: SGD (momentum 0.9, wd 5e-4, cosine per iteration).
+        progress: tqdm bar.
+
+    Returns:
+        ``out_path``: a plain ``{key: tensor}`` dict of the backbone without ``fc.*``/``classifier.*``.
+    """
+    from tqdm.auto import tqdm
+
+    from mmlkit.data.synthetic import IMAGE_CLASSES, render_images
+    from mmlkit.models.backbones import build_backbone, feature_dim, head_name
+
+    out_path = Path(out_path)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x1A6E]))
+    n_val = max(1, n_images // 10)
+    images, labels = render_images(n_images + n_val, rng, preset)
+    x_all, y_all = _images_to_input(images), torch.from_numpy(labels)
+    x, y, xv, yv = x_all[:n_images], y_all[:n_images], x_all[n_images:], y_all[n_images:]
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = build_backbone(model_cfg.arch, zero_init_residual=model_cfg.zero_init_residual)
+        head = head_name(model_cfg.arch)
+        fc = nn.Linear(feature_dim(net, model_cfg.arch), len(IMAGE_CLASSES))
+        if head == "fc":
+            net.fc = fc
+        else:
+            net.classifier = nn.Sequential(nn.Dropout(0.2), fc)
+        decay = [p for n, p in net.named_parameters() if p.dim() > 1]
+        no_decay = [p for n, p in net.named_parameters() if p.dim() <= 1]
+        opt = torch.optim.SGD([{"params": decay, "weight_decay": 5e-4}, {"params": no_decay, "weight_decay": 0.0}],
+                              lr=lr, momentum=0.9)
+        steps = max(1, epochs * (n_images // batch_size))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + np.cos(np.pi * min(1.0, s / steps))))
+        order_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x0D3E]))
+        bar = tqdm(total=steps, desc="image pretraining", disable=not progress or None, leave=False)
+        net.train()
+        for _ in range(epochs):
+            order = torch.from_numpy(order_rng.permutation(n_images))
+            for b in range(n_images // batch_size):
+                idx = order[b * batch_size:(b + 1) * batch_size]
+                loss = F.cross_entropy(net(x[idx]), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(loss.detach()):.3f}", refresh=False)
+        bar.close()
+        net.eval()
+        with torch.no_grad():
+            acc = float((net(xv).argmax(1) == yv).float().mean()) * 100
+        if progress:
+            print(f"[mmlkit] image pretraining {model_cfg.arch}: held-out shape accuracy {acc:.1f}% "
+                  f"(chance {100 / len(IMAGE_CLASSES):.1f}%)", flush=True)
+    state = {k: v.detach().clone() for k, v in net.state_dict().items() if not k.startswith(head + ".")}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f"{out_path.name}.tmp-{os.getpid()}")
+    torch.save(state, tmp)
+    os.replace(tmp, out_path)
+    return out_path
