@@ -128,7 +128,7 @@ def score_model(model: torch.nn.Module, loader: Iterable[dict] | torch.utils.dat
     if isinstance(loader, torch.utils.data.Dataset):
         loader = torch.utils.data.DataLoader(loader, batch_size=batch_size, shuffle=False, num_workers=0)
     was_training = model.training
-    model.eval().to(device)
+    model.eval().to(device=device, memory_format=torch.channels_last)  # faster convolutions
     ids: list[str] = []
     skipped: list[str] = []
     labels: list[np.ndarray] = []
