@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--world_size", type=int, default=None, help="number of processes")
     p.add_argument("--init_method", default=None, help="e.g. tcp://127.0.0.1:23456 (default: env://)")
     p.add_argument("--gpus", type=int, nargs="+", default=None, help="GPU ids; rank r uses gpus[r %% len]")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds to wait for a dead or hung peer before stopping (default: config.DIST_TIMEOUT_S)")
 
     p = sub.add_parser("test", help="multi-view testing and ensembles",
                        description="Score checkpoints over test views, ensemble them and print the metrics.")
@@ -270,7 +272,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.resume and not out.exists():
         raise ConfigError(f"--resume: run folder {out} does not exist (pass --out with the run to continue)")
     res = train(cfg, out, resume=args.resume, rank=args.rank, world_size=args.world_size,
-                init_method=args.init_method)
+                init_method=args.init_method, timeout_s=args.timeout)
     print(f"run folder: {out}")
     for line in getattr(res, "summary_lines", lambda: [])():
         print(line)

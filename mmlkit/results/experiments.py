@@ -30,7 +30,8 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from mmlkit.config import EvalConfig, RunConfig, profile as profile_config, with_overrides
+from mmlkit.config import (EvalConfig, RunConfig, finetune_epochs, pretrain_profile, profile as profile_config,
+                           with_overrides)
 
 #: Test view plans the notebooks use, by name (method.md's orders).
 PLANS: dict[str, EvalConfig] = {
@@ -103,22 +104,39 @@ class Study:
         if "image" not in self._cache:
             from mmlkit.training import pretrain_image_backbone
 
-            path = Path(self.results_dir) / "pretrained" / f"{cfg.model.arch}-{cfg.data.synth_preset}-image.pt"
+            pcfg = pretrain_profile(self.profile)
+            tag = f"{cfg.model.arch}-{cfg.data.synth_preset}-n{pcfg.n_images}-e{pcfg.epochs}"
+            path = Path(self.results_dir) / "pretrained" / f"{tag}-image.pt"
             if not path.exists():
-                pretrain_image_backbone(cfg.model, path, preset=cfg.data.synth_preset, seed=0)
+                pretrain_image_backbone(cfg.model, path, preset=cfg.data.synth_preset, seed=0,
+                                        cfg=pcfg)
             self._cache["image"] = str(path)
         return self._cache["image"]
 
-    def single(self, modality: str, seed: int, init: str = "image", sample: str | None = None) -> RunConfig:
+    def single(self, modality: str, seed: int, init: str = "image", sample: str | None = None,
+               schedule: str = "auto") -> RunConfig:
         """One model of ``modality``, started from image pretraining, the RGB model, or scratch."""
-        return self.cohort((modality,), seed, init=init, sample=sample)
+        return self.cohort((modality,), seed, init=init, sample=sample, schedule=schedule)
 
     def cohort(self, modalities: Sequence[str], seed: int, init: str = "rgb", mode: str = "mean_logits",
-               sample: str | None = None) -> RunConfig:
-        """Models of ``modalities`` trained together (mutual learning when more than one)."""
+               sample: str | None = None, schedule: str = "auto") -> RunConfig:
+        """Models of ``modalities`` trained together (mutual learning when more than one).
+
+        Args:
+            init: ``image`` (image pretraining), ``rgb`` (the trained RGB model of the same seed:
+                stage 2 of the recipe) or ``scratch``.
+            mode: the mutual loss mode (``mean_logits`` | ``per_peer``).
+            sample: training sampling (``None``: the profile's).
+            schedule: ``full`` (the profile's epochs), ``finetune`` (stage-2 epochs,
+                :func:`mmlkit.config.finetune_epochs`) or ``auto`` (finetune when ``init="rgb"``).
+        """
         if init not in ("image", "rgb", "scratch"):
             raise ValueError(f"init={init!r} must be 'image', 'rgb' or 'scratch'")
+        if schedule not in ("auto", "full", "finetune"):
+            raise ValueError(f"schedule={schedule!r} must be 'auto', 'full' or 'finetune'")
         cfg = self.base()
+        if schedule == "finetune" or (schedule == "auto" and init == "rgb"):
+            cfg = with_overrides(cfg, optim={"epochs": finetune_epochs(self.profile)})
         model = {"pretrained": self.image_weights() if init == "image" else None}
         tune_from = self.rgb_checkpoint(seed) if init == "rgb" else None
         data = {"sample": sample} if sample else {}

@@ -30,12 +30,12 @@ import torch
 import torch.distributed as dist
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
-from mmlkit.config import ConfigError, RunConfig
+from mmlkit.config import DIST_TIMEOUT_S, ConfigError, RunConfig
 from mmlkit.errors import DistributedError
 from mmlkit.training import loop
 
 #: Seconds a collective may wait for the other ranks before the run stops (the released code: 1 hour).
-DEFAULT_TIMEOUT_S: float = 300.0
+DEFAULT_TIMEOUT_S: float = DIST_TIMEOUT_S  # config.py holds the number
 
 
 def env_rendezvous() -> tuple[int, int, str] | None:

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmlkit.config import ModelConfig
+from mmlkit.config import ModelConfig, PretrainConfig
 
 
 def _images_to_input(images: np.ndarray) -> torch.Tensor:
@@ -29,8 +29,7 @@ def _images_to_input(images: np.ndarray) -> torch.Tensor:
 
 
 def pretrain_image_backbone(model_cfg: ModelConfig, out_path: str | Path, preset: str = "default", seed: int = 0,
-                            n_images: int = 4000, epochs: int = 6, batch_size: int = 128, lr: float = 0.2,
-                            progress: bool = True) -> Path:
+                            cfg: PretrainConfig | None = None, progress: bool = True) -> Path:
     """Train ``model_cfg.arch`` as an image classifier of object shapes; save its backbone weights.
 
     Args:
@@ -38,8 +37,8 @@ def pretrain_image_backbone(model_cfg: ModelConfig, out_path: str | Path, preset
         out_path: where the state dict goes (written atomically).
         preset: synthetic preset of the images (their size: the preset's frame size).
         seed: seeds the images, the initialisation and the batch order.
-        n_images: training images (a tenth more are drawn as a held-out check, printed).
-        epochs, batch_size, lr: SGD (momentum 0.9, wd 5e-4, cosine per iteration).
+        cfg: images, epochs, batch size and lr (:class:`~mmlkit.config.PretrainConfig`); a tenth
+            more images are drawn as a held-out check, whose accuracy is printed.
         progress: tqdm bar.
 
     Returns:
@@ -50,6 +49,8 @@ def pretrain_image_backbone(model_cfg: ModelConfig, out_path: str | Path, preset
     from mmlkit.data.synthetic import IMAGE_CLASSES, render_images
     from mmlkit.models.backbones import build_backbone, feature_dim, head_name
 
+    cfg = cfg or PretrainConfig()
+    n_images, epochs, batch_size, lr = cfg.n_images, cfg.epochs, cfg.batch_size, cfg.lr
     out_path = Path(out_path)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x1A6E]))
     n_val = max(1, n_images // 10)

@@ -9,15 +9,16 @@ import pytest
 import torch
 
 from mmlkit.config import ModelConfig, profile
+from mmlkit.config import PretrainConfig
 from mmlkit.training import pretrain_image_backbone, train
 
 
 def test_pretrain_is_deterministic_and_loadable(tmp_path):
     mc = ModelConfig(arch="resnet_tiny", zero_init_residual=True)
-    a = pretrain_image_backbone(mc, tmp_path / "a.pt", preset="smoke", seed=3, n_images=64, epochs=1,
-                                batch_size=32, progress=False)
-    b = pretrain_image_backbone(mc, tmp_path / "b.pt", preset="smoke", seed=3, n_images=64, epochs=1,
-                                batch_size=32, progress=False)
+    a = pretrain_image_backbone(mc, tmp_path / "a.pt", preset="smoke", seed=3, cfg=PretrainConfig(n_images=64, epochs=1, batch_size=32),
+                                progress=False)
+    b = pretrain_image_backbone(mc, tmp_path / "b.pt", preset="smoke", seed=3, cfg=PretrainConfig(n_images=64, epochs=1, batch_size=32),
+                                progress=False)
     sa, sb = torch.load(a, weights_only=True), torch.load(b, weights_only=True)
     assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
     assert not any(k.startswith("fc.") for k in sa)
