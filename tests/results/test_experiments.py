@@ -1,0 +1,77 @@
+"""Study (experiment configs shared by the notebooks) and the comparison rows of the analyses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmlkit.config import finetune_epochs, profile
+from mmlkit.evaluation import Scores
+from mmlkit.results.analyses import compare
+from mmlkit.results.experiments import PLANS, Study
+
+
+@pytest.fixture
+def study(tmp_path, monkeypatch):
+    st = Study(profile="default", seeds=(0, 1), results_dir=str(tmp_path))
+    monkeypatch.setattr(Study, "image_weights", lambda self: "/weights/image.pt")
+    monkeypatch.setattr(Study, "rgb_checkpoint", lambda self, seed: f"/runs/rgb{seed}.pt")
+    return st
+
+
+def test_stage_two_starts_from_the_rgb_model_of_the_same_seed(study):
+    cfg = study.cohort(("RGB", "Flow"), seed=1)
+    assert cfg.tune_from == "/runs/rgb1.pt" and cfg.model.pretrained is None
+    assert cfg.optim.epochs == finetune_epochs("default") < profile("default").optim.epochs
+    assert cfg.modalities == ("RGB", "Flow") and cfg.seed == 1
+
+
+def test_image_init_uses_the_image_weights_and_the_full_schedule(study):
+    cfg = study.single("Flow", seed=0, init="image")
+    assert cfg.model.pretrained == "/weights/image.pt" and cfg.tune_from is None
+    assert cfg.optim.epochs == profile("default").optim.epochs
+    short = study.single("Flow", seed=0, init="image", schedule="finetune")
+    assert short.optim.epochs == finetune_epochs("default")
+
+
+def test_same_experiment_same_config_so_notebooks_share_runs(study):
+    a = study.cohort(("RGB", "RGB"), 0)
+    b = Study(profile="default", seeds=(0, 1), results_dir=study.results_dir).cohort(("RGB", "RGB"), 0)
+    assert a.digest() == b.digest()
+    assert study.cohort(("RGB", "Flow"), 0, mode="per_peer").digest() != study.cohort(("RGB", "Flow"), 0).digest()
+
+
+def test_dataset_path_and_errors(study, tmp_path):
+    st = Study(profile="smoke", dataset=str(tmp_path), results_dir=str(tmp_path / "r"))
+    assert st.base().data.root == str(tmp_path)
+    with pytest.raises(ValueError, match="init"):
+        study.cohort(("RGB",), 0, init="imagenet")
+    with pytest.raises(ValueError, match="schedule"):
+        study.cohort(("RGB",), 0, schedule="long")
+    assert {"centre", "both", "twice"} <= set(PLANS)
+
+
+def _scores(correct: np.ndarray, seed: int) -> Scores:
+    """Scores whose top-1 is right exactly where ``correct`` is True (4 classes)."""
+    n = len(correct)
+    labels = np.arange(n) % 4
+    s = np.zeros((n, 4), np.float32)
+    pred = np.where(correct, labels, (labels + 1) % 4)
+    s[np.arange(n), pred] = 1.0
+    return Scores(ids=[f"v{i}" for i in range(n)], labels=labels.astype(np.int64), scores=s, name=f"s{seed}")
+
+
+def test_compare_holds_only_when_the_gain_is_beyond_seed_noise():
+    rng = np.random.default_rng(0)
+    seeds = [0, 1, 2]
+    base = [rng.random(200) < 0.4 for _ in seeds]
+    better = [b | (rng.random(200) < 0.3) for b in base]          # strictly more correct in every seed
+    row = compare("C3", "x", "A", [_scores(c, s) for c, s in zip(better, seeds)],
+                  "B", [_scores(c, s) for c, s in zip(base, seeds)], seeds)
+    assert row["verdict"] == "holds" and row["diff"] > 0
+    same = compare("C3", "x", "A", [_scores(c, s) for c, s in zip(base, seeds)],
+                   "B", [_scores(c, s) for c, s in zip(base, seeds)], seeds)
+    assert same["verdict"] != "holds" and same["diff"] == 0
+    worse = compare("C3", "x", "B", [_scores(c, s) for c, s in zip(base, seeds)],
+                    "A", [_scores(c, s) for c, s in zip(better, seeds)], seeds)
+    assert worse["verdict"] == "does not hold"
