@@ -35,15 +35,9 @@ def _frames(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
 
 
 def _write_webm(path: Path, frames: np.ndarray, fps: int = 12) -> Path:
-    import av
+    from mmlkit.data.synthetic import encode_webm
 
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libvpx-vp9", rate=fps)
-        s.height, s.width = frames.shape[1:3]
-        s.pix_fmt = "yuv420p"
-        for f in frames:
-            c.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
-        c.mux(s.encode())
+    encode_webm(frames, path, fps=fps)
     return path
 
 

