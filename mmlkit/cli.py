@@ -274,8 +274,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     res = train(cfg, out, resume=args.resume, rank=args.rank, world_size=args.world_size,
                 init_method=args.init_method, timeout_s=args.timeout)
     print(f"run folder: {out}")
-    for line in getattr(res, "summary_lines", lambda: [])():
-        print(line)
+    for m in res.metrics:
+        print(f"model{m['index']} {m['modality']}: final top-1 {m['final_top1']:.1f}%, "
+              f"best {m['best_top1']:.1f}% (epoch {m['best_epoch']}), {m['seconds']:.0f} s")
     return 0
 
 

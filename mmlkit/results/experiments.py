@@ -51,7 +51,8 @@ class Study:
 
     Attributes:
         profile: ``smoke`` | ``default`` | ``paper``.
-        seeds: training seeds; every experiment runs once per seed.
+        seeds: training seeds; every experiment runs once per seed (``None``: ``(0,)`` in the
+            smoke profile, ``(0, 1, 2)`` otherwise).
         dataset: ``synthetic`` | ``somethingv2`` | a path to an SSv2-format folder.
         data_root: the data root (``None``: the profile's; synthetic: the cache folder).
         device: ``cpu`` | ``cuda``.
@@ -60,7 +61,7 @@ class Study:
     """
 
     profile: str = "default"
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] | None = None
     dataset: str = "synthetic"
     data_root: str | None = None
     device: str = "cpu"
@@ -69,7 +70,8 @@ class Study:
     _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        seeds = self.seeds if self.seeds is not None else ((0,) if self.profile == "smoke" else (0, 1, 2))
+        object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
         if self.results_dir is None:
             repo = Path(__file__).resolve().parents[2]
             object.__setattr__(self, "results_dir", str(repo / "results" / self.profile))

@@ -85,8 +85,13 @@ def run_notebook(name: str, out_dir: Path, parameters: dict) -> float:
     return time.perf_counter() - t0
 
 
-def write_readme(out_dir: Path, timings: dict[str, float], args: argparse.Namespace, wall: float) -> Path:
-    """papers_results/README.md: headline table, claim verdicts, date, machine, wall time."""
+def write_readme(out_dir: Path, record: dict, args: argparse.Namespace) -> Path:
+    """papers_results/README.md: headline table, claim verdicts, date, machine, wall time.
+
+    ``record`` is timings.json: ``full_run`` (the last run of every notebook) and ``reruns``.
+    """
+    full = record["full_run"]
+    timings, wall = full["notebooks"], full["wall_s"]
     tables = out_dir / "tables"
 
     def md(name: str) -> str:
@@ -94,13 +99,17 @@ def write_readme(out_dir: Path, timings: dict[str, float], args: argparse.Namesp
         return p.read_text().strip() if p.exists() else f"_(table {name} was not produced in this run)_"
 
     rows = "\n".join(f"| `{n}` | {s / 60:.1f} |" for n, s in timings.items())
+    reruns = "".join(
+        f"\n- {r['date']}: re-rendered {', '.join(f'`{n}`' for n in r['notebooks'])} from the stored runs "
+        f"in {r['wall_s'] / 60:.1f} min (after a change to tables or figures; runs already stored are not retrained)."
+        for r in record.get("reruns", []))
     text = f"""# papers_results: what a full run produced
 
-Produced by `./run_all.sh{'' if args.profile == 'default' else ' --profile ' + args.profile}` on
-{_dt.date.today().isoformat()} in {wall / 60:.1f} minutes (wall time), peak memory
-{peak_rss_gib():.1f} GiB (largest process, from getrusage), on: {machine_summary()}.
+Produced by `./run_all.sh{'' if full['parameters']['profile'] == 'default' else ' --profile ' + full['parameters']['profile']}` on
+{full['date']} in {wall / 60:.1f} minutes (wall time), peak memory
+{full['peak_rss_gib']:.1f} GiB (largest process, from getrusage), on: {full['machine']}.
 
-Profile `{args.profile}`, dataset `{args.dataset}`, seeds {args.seeds}. Every number below was
+Profile `{full['parameters']['profile']}`, dataset `{full['parameters']['dataset']}`, seeds {full['parameters']['seeds']}. Every number below was
 computed by that run from the stored runs in the results store; nothing here is typed by hand
 except the published numbers, whose sources are named in `tables/published.md`.
 This is the embedded **synthetic** benchmark, not Something-Something-v2: the numbers say whether
@@ -128,6 +137,7 @@ the paper's effects show up on a small, CPU-sized stand-in, not what they are on
 | notebook | minutes |
 |---|---|
 {rows}
+{reruns}
 """
     path = out_dir / "README.md"
     path.write_text(text)
@@ -161,21 +171,28 @@ def main(argv: list[str] | None = None) -> int:
               "device": args.device, "workers": args.workers, "results_dir": str(results_dir),
               "output_dir": str(out_dir)}
     print(f"[reproduce] notebooks: {', '.join(names)}\n[reproduce] parameters: {json.dumps(params)}", flush=True)
+    timings_file = out_dir / "timings.json"
+    record = json.loads(timings_file.read_text()) if timings_file.exists() else {}
+    if "notebooks" in record:  # the first format: one run, no reruns
+        record = {"full_run": record, "reruns": []}
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    timings_file = out_dir / "timings.json"
-    if timings_file.exists() and args.only:
-        timings.update(json.loads(timings_file.read_text()).get("notebooks", {}))
     for name in names:
         print(f"[reproduce] {name} ...", flush=True)
         timings[name] = run_notebook(name, out_dir, params)
         print(f"[reproduce] {name} done in {timings[name] / 60:.1f} min", flush=True)
-    wall = time.perf_counter() - t0 if not args.only else sum(timings.values())
+    wall = time.perf_counter() - t0
     out_dir.mkdir(parents=True, exist_ok=True)
-    timings_file.write_text(json.dumps({"notebooks": timings, "wall_s": wall, "peak_rss_gib": peak_rss_gib(),
-                                        "machine": machine_summary(), "date": _dt.date.today().isoformat(),
-                                        "parameters": params}, indent=2))
-    readme = write_readme(out_dir, timings, args, wall)
+    this = {"notebooks": timings, "wall_s": wall, "peak_rss_gib": peak_rss_gib(), "machine": machine_summary(),
+            "date": _dt.date.today().isoformat(), "parameters": params}
+    if args.only and record.get("full_run"):
+        # a partial rerun re-renders some notebooks (from stored runs when nothing is missing):
+        # the full run's timings stay what they were, the rerun is recorded beside them
+        record.setdefault("reruns", []).append(this)
+    else:
+        record = {"full_run": this, "reruns": []}
+    timings_file.write_text(json.dumps(record, indent=2))
+    readme = write_readme(out_dir, record, args)
     print(f"[reproduce] wrote {readme} ({wall / 60:.1f} min)")
     return 0
 

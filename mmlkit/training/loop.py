@@ -588,3 +588,11 @@ def check_request(cfg: RunConfig) -> None:
                             "data.root at the folder holding labels.json and the split JSON files")
     if cfg.tune_from and not Path(cfg.tune_from).exists():
         raise CheckpointError(f"tune_from={cfg.tune_from!r} does not exist")
+    same = sorted({m for m in cfg.modalities if cfg.modalities.count(m) > 1})
+    if same and cfg.tune_from and cfg.model.dropout == 0:
+        import warnings
+
+        warnings.warn(f"models {same} of {cfg.modalities} start from the same checkpoint, see identical clips "
+                      "and have no dropout: they stay identical and the mutual term is zero (mutual learning "
+                      "needs some randomness between peers, e.g. --dropout 0.5 as in the released code)",
+                      stacklevel=2)
