@@ -198,3 +198,21 @@ def test_layout_groups_ranks_per_model():
         layout(2, 3, 0)
     a = batch_checksum({"index": torch.tensor([3, 1, 2])})
     assert a == batch_checksum({"index": torch.tensor([3, 1, 2])}) != batch_checksum({"index": torch.tensor([1, 3, 2])})
+
+
+def test_identical_peers_are_warned_about(tmp_path):
+    """RGB,RGB from one checkpoint with no dropout stays identical: mutual learning cannot act."""
+    import warnings
+
+    from mmlkit.config import profile, with_overrides
+    from mmlkit.training.loop import check_request
+
+    ckpt = tmp_path / "rgb.pt"
+    ckpt.write_bytes(b"x")
+    cfg = with_overrides(profile("smoke"), modalities=("RGB", "RGB"), tune_from=str(ckpt))
+    with pytest.warns(UserWarning, match="stay identical"):
+        check_request(cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_request(with_overrides(cfg, model={"dropout": 0.5}))
+        check_request(with_overrides(cfg, modalities=("RGB", "Flow")))
