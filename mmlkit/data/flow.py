@@ -8,7 +8,13 @@ Outputs of :func:`extract_dataset` under the dataset root::
 
     packed/flow/<id>.npy    uint8 (N-1, H, W, 2), channel 0 = x, 1 = y
     packed/rgb/<id>.npy     uint8 (N, H, W, 3)               (pack_rgb=True)
+    packed/meta.json        {"pack_size", "bound", "method", "dis_preset"}: how the arrays were made
     frames/<id>/img_00001.jpg, flow_x_00001.jpg, flow_y_00001.jpg   (jpeg=True, 1-based names)
+
+H, W: the video's size, or ``pack_size`` when given: flow is then computed at the video's
+native resolution and resized (INTER_AREA) to ``pack_size`` with the vectors scaled by
+``pack_size / native`` before quantising, so its values are pixels of the packed frames (and
+``bound`` is in those pixels); RGB is resized the same way.
 
 Each output is written to a temporary name and renamed (``os.replace``), so a killed run
 leaves only complete files and a rerun redoes only what is missing.
@@ -99,6 +105,44 @@ def quantize_flow(flow: np.ndarray, bound: float = 20.0) -> np.ndarray:
     return np.rint((v + bound) * (255.0 / (2.0 * bound))).astype(np.uint8)
 
 
+def resize_flow(flow: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Flow fields at another size, vectors in pixels of the new size.
+
+    Args:
+        flow: float (N, H, W, 2) displacement in pixels of (H, W).
+        height, width: output size (pixels).
+
+    Returns:
+        float32 (N, height, width, 2): ``cv2.resize`` INTER_AREA per field, x times
+        ``width / W``, y times ``height / H``; a copy when the size is unchanged.
+    """
+    import cv2
+
+    flow = np.asarray(flow, np.float32)
+    n, h, w, _ = flow.shape
+    if (h, w) == (height, width):
+        return flow.copy()
+    out = np.empty((n, height, width, 2), np.float32)
+    for k in range(n):
+        out[k] = cv2.resize(flow[k], (width, height), interpolation=cv2.INTER_AREA)
+    out[..., 0] *= np.float32(width / w)
+    out[..., 1] *= np.float32(height / h)
+    return out
+
+
+def resize_frames(frames: np.ndarray, height: int, width: int) -> np.ndarray:
+    """uint8 (N, H, W, C) frames resized with INTER_AREA -> uint8 (N, height, width, C) (no copy if same size)."""
+    import cv2
+
+    n, h, w = frames.shape[:3]
+    if (h, w) == (height, width):
+        return frames
+    out = np.empty((n, height, width) + frames.shape[3:], frames.dtype)
+    for k in range(n):
+        out[k] = cv2.resize(frames[k], (width, height), interpolation=cv2.INTER_AREA).reshape(out.shape[1:])
+    return out
+
+
 def dequantize_flow(q: np.ndarray, bound: float = 20.0) -> np.ndarray:
     """Inverse of :func:`quantize_flow` (error at most ``bound / 255`` px inside the bound): float32."""
     return np.asarray(q, np.float32) * np.float32(2.0 * bound / 255.0) - np.float32(bound)
@@ -143,8 +187,9 @@ def output_paths(root: Path, video_id: str, jpeg: bool, pack_rgb: bool) -> dict[
 
 
 def _extract_one(task: tuple) -> tuple[str, str, str, int]:
-    """Worker: (root, id, method, dis_preset, bound, jpeg, pack_rgb, overwrite) -> (id, status, reason, pairs)."""
-    root, video_id, method, dis_preset, bound, jpeg, pack_rgb, overwrite = task
+    """Worker: (root, id, method, dis_preset, bound, jpeg, pack_rgb, overwrite, pack_size)
+    -> (id, status, reason, pairs)."""
+    root, video_id, method, dis_preset, bound, jpeg, pack_rgb, overwrite, pack_size = task
     outs = output_paths(root, video_id, jpeg, pack_rgb)
     todo = {k: p for k, p in outs.items() if overwrite or not p.exists()}
     if not todo:
@@ -153,7 +198,11 @@ def _extract_one(task: tuple) -> tuple[str, str, str, int]:
         rgb = read_all_frames(find_video(root, video_id))  # (N, H, W, 3)
         if len(rgb) < 2:
             raise DataError(f"{len(rgb)} frame(s); flow needs at least 2")
-        qflow = quantize_flow(compute_flow(rgb, method, dis_preset), bound)  # (N-1, H, W, 2)
+        flow = compute_flow(rgb, method, dis_preset)  # (N-1, H, W, 2), native pixels
+        if pack_size is not None:
+            flow = resize_flow(flow, pack_size, pack_size)
+            rgb = resize_frames(rgb, pack_size, pack_size)
+        qflow = quantize_flow(flow, bound)  # (N-1, H, W, 2)
         if "flow" in todo:
             _save_npy(todo["flow"], qflow)
         if "rgb" in todo:
@@ -200,10 +249,38 @@ def _remove_stale_tmp(root: Path) -> None:
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
 
 
+def read_pack_meta(root: str | Path) -> dict | None:
+    """``<root>/packed/meta.json`` (pack_size, bound, method, dis_preset), or None if absent
+    (data packed before it existed: native size, bound 20)."""
+    import json
+
+    p = Path(root) / "packed" / "meta.json"
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{p}: unreadable ({exc}); delete the folder {p.parent} and rerun the extraction") from exc
+
+
+def _write_pack_meta(root: Path, meta: dict, overwrite: bool) -> None:
+    import json
+
+    have = read_pack_meta(root)
+    if have is not None and have != meta and not overwrite:
+        diff = {k: (have.get(k), v) for k, v in meta.items() if have.get(k) != v}
+        raise DataError(f"{root / 'packed' / 'meta.json'}: the packed arrays were made with other settings "
+                        f"(field: (found, asked)) {diff}; pass overwrite=True or delete {root / 'packed'}")
+    path = root / "packed" / "meta.json"
+    tmp = _tmp(path)
+    tmp.write_text(json.dumps(meta, indent=1))
+    os.replace(tmp, path)
+
+
 def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpeg: bool = False,
                     pack_rgb: bool = True, bound: float = 20.0, overwrite: bool = False,
                     splits: list[str] | tuple[str, ...] | None = None, dis_preset: str = "ultrafast",
-                    progress: bool = True) -> dict:
+                    progress: bool = True, pack_size: int | None = None) -> dict:
     """Compute, quantise and store optical flow (and packed RGB) for every video of the splits.
 
     Args:
@@ -212,11 +289,20 @@ def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpe
         workers: processes (``<= 1``: in this process).
         jpeg: also write TSM-style JPEG folders ``<root>/frames/<id>/``.
         pack_rgb: also write ``<root>/packed/rgb/<id>.npy``.
-        bound: clipping bound in pixels for quantisation.
+        bound: clipping bound for quantisation, in pixels of the packed frames (after
+            ``pack_size``).
         overwrite: recompute videos whose outputs exist.
         splits: split names; ``None``: every split JSON present.
         dis_preset: DIS preset (``ultrafast`` | ``fast`` | ``medium``).
         progress: show a tqdm bar.
+        pack_size: side (pixels) of the packed square frames: flow is computed at the video's
+            native size, then flow (vectors scaled by ``pack_size / native``) and RGB are resized
+            to ``pack_size`` (INTER_AREA) before quantising / writing; ``None``: native size (as
+            for real SSv2). Recorded with ``bound`` in ``<root>/packed/meta.json``.
+
+    Raises:
+        DataError: ``packed/meta.json`` records another pack_size / bound / method than asked
+            and ``overwrite`` is False (the folder would mix two encodings).
 
     Returns:
         ``{"done", "skipped_existing", "failed": [(id, reason)], "seconds", "frame_pairs",
@@ -233,7 +319,9 @@ def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpe
     for sub in ["packed/flow"] + (["packed/rgb"] if pack_rgb else []) + (["frames"] if jpeg else []):
         (root / sub).mkdir(parents=True, exist_ok=True)
     _remove_stale_tmp(root)
-    tasks = [(root, vid, method, dis_preset, bound, jpeg, pack_rgb, overwrite) for vid in ids]
+    _write_pack_meta(root, dict(pack_size=pack_size, bound=float(bound), method=method, dis_preset=dis_preset),
+                     overwrite)
+    tasks = [(root, vid, method, dis_preset, bound, jpeg, pack_rgb, overwrite, pack_size) for vid in ids]
     report = {"done": 0, "skipped_existing": 0, "failed": [], "seconds": 0.0, "frame_pairs": 0,
               "videos": len(ids), "method": method}
     t0 = time.perf_counter()

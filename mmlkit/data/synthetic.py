@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from mmlkit.errors import DataError
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: default renders at 48 px, packed at 32 (farneback, bound 5); sizes scale with S/32
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 _SPLIT_CODE = {"train": 0, "validation": 1, "test": 2, "montage": 3}
 
@@ -108,6 +108,11 @@ class SynthPreset:
         shake: camera-shake std per frame, as a fraction of ``min(height, width)``.
         distractor_prob: probability of a distractor object.
         crf: VP9 constant quality (lower is better; frames are tiny, so keep it low).
+        pack_size: side of the packed frames and flow (``extract_dataset(pack_size=...)``): the
+            video is rendered at ``height x width`` and flow is computed there, then packed at
+            this size (vectors in its pixels); ``None``: packed at the render size.
+        flow_method, flow_dis_preset: flow of the packing step (``compute_flow``).
+        flow_bound: quantisation bound of the packed flow, pixels of the packed frames.
     """
 
     name: str
@@ -126,6 +131,10 @@ class SynthPreset:
     distractor_prob: float = 0.5
     crf: int = 6
     test_clips: int | None = None
+    pack_size: int | None = None
+    flow_method: str = "dis"
+    flow_dis_preset: str = "ultrafast"
+    flow_bound: float = 20.0
 
     def per_class(self, split: str) -> int:
         """Clips per class of ``split`` (``train`` | ``validation`` | ``test``)."""
@@ -136,7 +145,12 @@ class SynthPreset:
 PRESETS: dict[str, SynthPreset] = {
     "smoke": SynthPreset("smoke", 32, 32, train_per_class=2, val_per_class=1, test_per_class=0,
                          min_frames=24, max_frames=36, test_clips=6),
-    "default": SynthPreset("default", 32, 32, train_per_class=30, val_per_class=20, test_per_class=5),
+    # Rendered at 48 px, flow (farneback) computed there and packed at the 32-px network size:
+    # object flow error against the generator's truth is 2.4x lower than DIS at 32 px
+    # (benchmarks/bench_flow_quality.py); bound 5 px covers the motion at 32 px (99.9% of object
+    # pixels move < 4.1 px per axis) with a 0.04 px step instead of 0.16 px at bound 20.
+    "default": SynthPreset("default", 48, 48, train_per_class=30, val_per_class=20, test_per_class=5,
+                           pack_size=32, flow_method="farneback", flow_bound=5.0),
     "large": SynthPreset("large", 112, 112, train_per_class=200, val_per_class=50, test_per_class=20),
 }
 
@@ -215,16 +229,16 @@ def _texture(look: dict, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.clip(2.0 * g + 0.5, 0.0, 1.0)
 
 
-def _draw(img: np.ndarray, look: dict, x, y, r, sx=1.0, sy=1.0, theta=0.0, alpha=1.0,
-          hue_shift=0.0, half: int = 0) -> None:
-    """Composite an object over ``img`` float (N, H, W, 3), in place.
+def _coverage(shape: int, n: int, h: int, w: int, x, y, r, sx=1.0, sy=1.0, theta=0.0, alpha=1.0,
+              half: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An object's opacity per pixel and its object coordinates (the math of :func:`_draw`).
 
-    Per-frame parameters are scalars or (N,) arrays: centre ``x, y`` (pixels, image coords, y
-    down), radius ``r`` (pixels), axis scales ``sx, sy``, angle ``theta`` (radians, clockwise on
-    screen), opacity ``alpha`` in [0, 1], hue shift (turns). ``half``: -1/+1 keeps only the
-    object's u < 0 / u >= 0 half (tearing).
+    Arguments as in :func:`_draw` (scalars or (N,) arrays); pixel centres are at ``(j + 0.5, i + 0.5)``.
+
+    Returns:
+        (coverage a float32 (N, H, W) in [0, 1] (anti-aliased edge, times ``alpha``),
+        u, v float32 (N, H, W) object coordinates: the unit shape has radius 1).
     """
-    n, h, w, _ = img.shape
     f32 = np.float32
 
     def col(a):
@@ -237,11 +251,26 @@ def _draw(img: np.ndarray, look: dict, x, y, r, sx=1.0, sy=1.0, theta=0.0, alpha
     u = (c * dx + s * dy) / (r * sx)  # (N, H, W) object coordinates, the shape's radius is 1
     v = (c * dy - s * dx) / (r * sy)
     reff = r * np.minimum(sx, sy)
-    a = (1.0 - _shape_field(look["shape"], u, v)) * reff + 0.5
+    a = (1.0 - _shape_field(shape, u, v)) * reff + 0.5
     np.clip(a, 0.0, 1.0, out=a)
     if half:
         a *= np.clip(half * u * r * sx + 0.5, 0.0, 1.0)
     a *= alpha
+    return a, u, v
+
+
+def _draw(img: np.ndarray, look: dict, x, y, r, sx=1.0, sy=1.0, theta=0.0, alpha=1.0,
+          hue_shift=0.0, half: int = 0) -> None:
+    """Composite an object over ``img`` float (N, H, W, 3), in place.
+
+    Per-frame parameters are scalars or (N,) arrays: centre ``x, y`` (pixels, image coords, y
+    down), radius ``r`` (pixels), axis scales ``sx, sy``, angle ``theta`` (radians, clockwise on
+    screen), opacity ``alpha`` in [0, 1], hue shift (turns). ``half``: -1/+1 keeps only the
+    object's u < 0 / u >= 0 half (tearing).
+    """
+    n, h, w, _ = img.shape
+    f32 = np.float32
+    a, u, v = _coverage(look["shape"], n, h, w, x, y, r, sx, sy, theta, alpha, half)
     t = _texture(look, u, v)[..., None]  # (N, H, W, 1)
     shifts = np.broadcast_to(np.asarray(hue_shift, dtype=np.float64), (n,))
     if np.all(shifts == shifts[0]):
@@ -315,14 +344,33 @@ def _hand_spec(look: dict, tip_x, tip_y, direction, thick: float, reach: float) 
                 r=reach / 0.8, sx=1.0, sy=thick / reach, theta=float(np.arctan2(direction[1], direction[0])))
 
 
-def render_clip(class_index: int, rng: np.random.Generator, preset: str | SynthPreset) -> np.ndarray:
+def render_clip(class_index: int, rng: np.random.Generator, preset: str | SynthPreset,
+                return_truth: bool = False) -> np.ndarray | tuple[np.ndarray, dict]:
     """Render one clip of class ``class_index`` (0-based index into ``preset.classes``).
 
     The rng is consumed in a fixed order (length, look, scene, then the class's motion), so the
-    appearance is independent of the class.
+    appearance is independent of the class. Sizes are fractions of ``S = min(height, width)``;
+    the few absolute pixel constants (shake clip, hand/cover/tear offsets) are given at S = 32
+    and scale with ``S / 32``, so a scene rendered at another size is the same scene, up to the
+    background draw (its per-pixel noise texture consumes the rng by canvas size, so after that
+    draw the rng stream, and so the scene, differs between sizes).
+
+    Args:
+        class_index: 0-based class index.
+        rng: the clip's generator (:func:`clip_rng`); consumed identically with or without truth.
+        preset: preset name or object (frame size, nuisance).
+        return_truth: also return the generator's ground truth (the frames are unchanged).
 
     Returns:
-        uint8 (N, H, W, 3) RGB frames, ``preset.min_frames <= N <= preset.max_frames``.
+        uint8 (N, H, W, 3) RGB frames, ``preset.min_frames <= N <= preset.max_frames``; with
+        ``return_truth``: ``(frames, truth)``, truth a dict of float64 (N,) arrays ``x, y``
+        (main object centre in image pixels, camera offset subtracted; pixel centres are at
+        ``j + 0.5``), ``r`` (radius, pixels, scale included), ``sx, sy, theta, alpha`` (as
+        :func:`_draw`), ``ox, oy`` (camera offset: frame k shows canvas x at image
+        ``x - m - ox[k]``), plus float32 (N, H, W) coverages ``cover_object`` (main object),
+        ``cover_extra`` (union of objects drawn over it: hand, cover, second object, tear halves)
+        and ``cover_distractor`` (drawn under it), ``height``, ``width``, ``class_index``.
+        See :func:`ground_truth_flow`.
     """
     P = get_preset(preset)
     if not 0 <= class_index < len(P.classes):
@@ -330,6 +378,7 @@ def render_clip(class_index: int, rng: np.random.Generator, preset: str | SynthP
     k = CLASSES.index(P.classes[class_index])
     h, w = P.height, P.width
     S = min(h, w)
+    px = S / 32  # one pixel at S = 32: absolute constants below scale with it (exactly 1.0 at 32)
     n = int(rng.integers(P.min_frames, P.max_frames + 1))
     look = _draw_look(rng, (0.55, 0.95))
     look2 = _draw_look(rng, (0.55, 0.95))  # second object, distractor, cover or hand
@@ -340,7 +389,7 @@ def render_clip(class_index: int, rng: np.random.Generator, preset: str | SynthP
     canvas = _background(rng, h + 2 * m + 1, w + 2 * m + 1)
     shake = np.cumsum(rng.normal(0.0, P.shake * S, (n, 2)), axis=0) * 0.5 + rng.normal(0, P.shake * S, (n, 2))
     shake -= shake.mean(axis=0)
-    shake = np.clip(shake, -2.5, 2.5)
+    shake = np.clip(shake, -2.5 * px, 2.5 * px)
     dist = None
     if rng.random() < P.distractor_prob:
         look_d = _draw_look(rng, (0.5, 0.9))
@@ -360,7 +409,7 @@ def render_clip(class_index: int, rng: np.random.Generator, preset: str | SynthP
         direction = np.asarray(direction, float)
         sx_, sy_ = np.asarray(tx) - direction[0] * 0.9 * S, np.asarray(ty) - direction[1] * 0.9 * S
         hx, hy = sx_ + (np.asarray(tx) - sx_) * progress, sy_ + (np.asarray(ty) - sy_) * progress
-        extra.append(_hand_spec(look2, hx, hy, direction, 0.35 * r + 1.0, 1.2 * S))
+        extra.append(_hand_spec(look2, hx, hy, direction, 0.35 * r + 1.0 * px, 1.2 * S))
 
     if k in (0, 1, 8, 9):  # moving left->right, right->left, up, down
         sign = 1 if k in (0, 9) else -1
@@ -376,7 +425,7 @@ def render_clip(class_index: int, rng: np.random.Generator, preset: str | SynthP
         qq = np.clip((q - split) / (1 - split), 0, 1)
         x = w / 2 + sign * length * (qq - 0.5)
         th = np.zeros(n) + rng.choice([0, np.pi / 2, np.pi / 4])
-        hand_to(x - sign * (r + 0.5), y, (sign, 0.0), np.clip(q / split, 0, 1))
+        hand_to(x - sign * (r + 0.5 * px), y, (sign, 0.0), np.clip(q / split, 0, 1))
     elif k in (4, 5):  # camera turns left (scene moves right) / right
         sign = 1 if k == 4 else -1
         pan = rng.uniform(0.3, 0.45) * S
@@ -397,7 +446,7 @@ def render_clip(class_index: int, rng: np.random.Generator, preset: str | SynthP
         qq = 1 - q if k == 12 else q
         cx, cy = x0 + np.cos(ang) * travel * qq, y0 + np.sin(ang) * travel * qq
         look_c = dict(look2, shape=1)
-        extra.append(dict(look=look_c, x=cx, y=cy, r=(r * 1.4 + 1.5) / 0.8, theta=0.0))
+        extra.append(dict(look=look_c, x=cx, y=cy, r=(r * 1.4 + 1.5 * px) / 0.8, theta=0.0))
     elif k in (14, 15):  # appear / disappear
         al = q if k == 14 else 1 - q
     elif k in (16, 17):  # folding / unfolding (squash along the object's v axis, bottom fixed)
@@ -408,7 +457,7 @@ def render_clip(class_index: int, rng: np.random.Generator, preset: str | SynthP
     elif k in (18, 19):  # two objects closer / apart
         ang = rng.uniform(0, np.pi)
         r2 = rng.uniform(*P.radius) * S
-        near, far = r + r2 + 1.0, rng.uniform(0.55, 0.7) * S
+        near, far = r + r2 + 1.0 * px, rng.uniform(0.55, 0.7) * S
         qq = q if k == 18 else 1 - q
         d = far + (near - far) * qq
         mx, my = w / 2 + rng.uniform(-0.05, 0.05) * w, h / 2 + rng.uniform(-0.05, 0.05) * h
@@ -425,7 +474,7 @@ def render_clip(class_index: int, rng: np.random.Generator, preset: str | SynthP
         sx, sy = 1 - a, 1 + 0.3 * a
         th = np.zeros(n) + rng.choice([0, np.pi / 2]) + rng.uniform(-0.3, 0.3)
     elif k == 23:  # tearing into two pieces
-        d = q * (0.35 * r + 1.5)
+        d = q * (0.35 * r + 1.5 * px)
         ca, sa = np.cos(theta0), np.sin(theta0)
         al = 0.0 * one  # the main object is replaced by its two halves
         extra.append(dict(look=look, x=x0 + ca * d, y=y0 + sa * d, r=r, theta=theta0, half=1))
@@ -446,8 +495,8 @@ def render_clip(class_index: int, rng: np.random.Generator, preset: str | SynthP
         ang = rng.choice([0, 0.5, 1, 1.5]) * np.pi
         dvec = (np.cos(ang), np.sin(ang))
         reach = np.sin(np.pi * p)
-        x, y = x0 + dvec[0] * 0.4 * reach, y0 + dvec[1] * 0.4 * reach
-        hand_to(x - dvec[0] * (r + 0.5), y - dvec[1] * (r + 0.5), dvec, reach)
+        x, y = x0 + dvec[0] * (0.4 * px) * reach, y0 + dvec[1] * (0.4 * px) * reach
+        hand_to(x - dvec[0] * (r + 0.5 * px), y - dvec[1] * (r + 0.5 * px), dvec, reach)
 
     ox, oy = cam[:, 0] + shake[:, 0], cam[:, 1] + shake[:, 1]
     img = _view(canvas, ox, oy, h, w, m)
@@ -459,7 +508,90 @@ def render_clip(class_index: int, rng: np.random.Generator, preset: str | SynthP
     for e in extra:
         e = dict(e)
         _draw(img, e.pop("look"), e.pop("x") - ox, e.pop("y") - oy, **e)
-    return _finish(img, rng, P.noise_std)
+    frames = _finish(img, rng, P.noise_std)
+    if not return_truth:
+        return frames
+    one = np.ones(n)
+    truth = {key: np.asarray(val, np.float64) * one for key, val in
+             dict(x=x - ox, y=y - oy, r=r * s, sx=sx, sy=sy, theta=th, alpha=al, ox=ox, oy=oy).items()}
+    truth["cover_object"] = _coverage(look["shape"], n, h, w, x - ox, y - oy, r * s, sx, sy, th, al)[0]
+    clear = np.ones((n, h, w), np.float32)  # product of (1 - coverage) of the extras
+    for e in extra:
+        e = dict(e)
+        shape = e.pop("look")["shape"]
+        clear *= 1.0 - _coverage(shape, n, h, w, e.pop("x") - ox, e.pop("y") - oy, **e)[0]
+    truth["cover_extra"] = 1.0 - clear
+    truth["cover_distractor"] = np.zeros((n, h, w), np.float32)
+    if dist is not None:
+        look_d, rd, pos, vel = dist
+        t = np.arange(n)
+        truth["cover_distractor"] = _coverage(look_d["shape"], n, h, w, pos[0] + vel[0] * t - ox,
+                                              pos[1] + vel[1] * t - oy, rd, theta=theta0 + 2.0)[0]
+    truth.update(height=h, width=w, class_index=int(class_index))
+    return frames, truth
+
+
+def ground_truth_flow(truth: dict, height: int | None = None,
+                      width: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The exact optical flow of a rendered clip, from :func:`render_clip`'s ``truth``.
+
+    Object pixels: pixel centre ``p`` of frame k is mapped into object coordinates with frame
+    k's pose (centre, radius, sx, sy, theta) and back to the image with frame k+1's pose (exact:
+    the motions are affine). Background pixels move with the camera: ``(ox[k] - ox[k+1],
+    oy[k] - oy[k+1])``. Pixels that are neither (anti-aliased edges, the distractor, hands,
+    covers, the second object, tear halves) are masked out.
+
+    Args:
+        truth: the dict of ``render_clip(..., return_truth=True)`` (N frames).
+        height, width: frame size (default: the truth's); must equal it.
+
+    Returns:
+        (flow float32 (N-1, H, W, 2): ``[..., 0]`` = x (right > 0), ``[..., 1]`` = y (down > 0),
+        flow k maps frame k to k+1 (0-based), the convention of
+        :func:`mmlkit.data.flow.compute_flow`; defined everywhere (object formula where the object
+        is, camera motion elsewhere),
+        mask_object bool (N-1, H, W): the main object covers the pixel by more than half in frame
+        k (opacity times what the extras let through, so alpha > 0.5 and not occluded), and its
+        mapped position in frame k+1 lies inside the image on such a pixel too,
+        mask_background bool (N-1, H, W): nothing (object, distractor, extras) covers the pixel
+        in frame k (coverage < 0.01) nor its camera-moved position in frame k+1, which lies
+        inside the image).
+    """
+    h, w = int(truth["height"]), int(truth["width"])
+    if (height is not None and height != h) or (width is not None and width != w):
+        raise ValueError(f"ground_truth_flow: truth is {h}x{w}, asked {height}x{width}")
+    n = len(truth["x"])
+    f = {key: np.asarray(truth[key], np.float64)[:, None, None] for key in
+         ("x", "y", "r", "sx", "sy", "theta", "ox", "oy")}
+    X = np.arange(w, dtype=np.float64)[None, None, :] + 0.5
+    Y = np.arange(h, dtype=np.float64)[None, :, None] + 0.5
+    a, b = slice(0, n - 1), slice(1, n)  # frame k, frame k+1
+    dx, dy = X - f["x"][a], Y - f["y"][a]
+    c0, s0 = np.cos(f["theta"][a]), np.sin(f["theta"][a])
+    U = (c0 * dx + s0 * dy) / f["sx"][a] * (f["sx"][b] * f["r"][b] / f["r"][a])  # u * r' * sx'
+    V = (c0 * dy - s0 * dx) / f["sy"][a] * (f["sy"][b] * f["r"][b] / f["r"][a])  # v * r' * sy'
+    c1, s1 = np.cos(f["theta"][b]), np.sin(f["theta"][b])
+    fx_obj = f["x"][b] + c1 * U - s1 * V - X
+    fy_obj = f["y"][b] + s1 * U + c1 * V - Y
+    cam = np.stack([f["ox"][a] - f["ox"][b], f["oy"][a] - f["oy"][b]], axis=-1)  # (N-1, 1, 1, 2)
+
+    visible = truth["cover_object"] * (1.0 - truth["cover_extra"]) > 0.5  # (N, H, W)
+    anything = 1.0 - (1.0 - truth["cover_object"]) * (1.0 - truth["cover_extra"]) * (1.0 - truth["cover_distractor"])
+    empty = anything < 0.01
+
+    def lands_on(mask_next: np.ndarray, tx: np.ndarray, ty: np.ndarray) -> np.ndarray:
+        """Whether the target (tx, ty) of each pixel lies inside the image on a True pixel of frame k+1."""
+        j, i = np.floor(tx).astype(np.int64), np.floor(ty).astype(np.int64)
+        inside = (j >= 0) & (j < w) & (i >= 0) & (i < h)
+        k = np.broadcast_to(np.arange(n - 1)[:, None, None], inside.shape)
+        return inside & mask_next[k, np.clip(i, 0, h - 1), np.clip(j, 0, w - 1)]
+
+    mask_obj = visible[a] & lands_on(visible[b], X + fx_obj, Y + fy_obj)
+    bx, by = np.broadcast_to(X + cam[..., 0], (n - 1, h, w)), np.broadcast_to(Y + cam[..., 1], (n - 1, h, w))
+    mask_bg = empty[a] & lands_on(empty[b], bx, by)
+    flow = np.where(visible[a][..., None], np.stack([fx_obj, fy_obj], axis=-1),
+                    np.broadcast_to(cam, (n - 1, h, w, 2)))
+    return flow.astype(np.float32), mask_obj, mask_bg
 
 
 def _finish(img: np.ndarray, rng: np.random.Generator, noise_std: float) -> np.ndarray:
@@ -478,7 +610,9 @@ def render_images(n: int, rng: np.random.Generator, preset: str | SynthPreset) -
     index into ``IMAGE_CLASSES`` (uniform over the 8 shapes).
 
     Returns:
-        (uint8 (n, H, W, 3) RGB images, int64 (n,) labels in [0, len(IMAGE_CLASSES))).
+        (uint8 (n, H, W, 3) RGB images, int64 (n,) labels in [0, len(IMAGE_CLASSES))); H = W =
+        ``preset.pack_size`` when set (rendered at the preset's size, INTER_AREA-resized like
+        the packed frames), else the preset's height, width.
     """
     P = get_preset(preset)
     h, w = P.height, P.width
@@ -492,6 +626,10 @@ def render_images(n: int, rng: np.random.Generator, preset: str | SynthPreset) -
         _draw(img, look, rng.uniform(0.3, 0.7) * w, rng.uniform(0.3, 0.7) * h, r,
               sx=rng.uniform(0.8, 1.2), theta=rng.uniform(0, 2 * np.pi))
         out[i] = _finish(img, rng, P.noise_std)[0]
+    if P.pack_size is not None:
+        from mmlkit.data.flow import resize_frames  # lazy: flow imports OpenCV
+
+        out = resize_frames(out, P.pack_size, P.pack_size)
     return out, labels
 
 
@@ -503,9 +641,10 @@ _WEBM_MAGIC = b"\x1a\x45\xdf\xa3"  # EBML header
 
 
 def default_root(preset: str, seed: int) -> Path:
-    """``$MMLKIT_CACHE`` (else ``~/.cache/mmlkit``) ``/ synthetic-<preset>-<seed>``."""
+    """``$MMLKIT_CACHE`` (else ``~/.cache/mmlkit``) ``/ synthetic-<preset>-<seed>-v<GENERATOR_VERSION>``
+    (a new generator version writes a new folder instead of refusing the old one)."""
     base = os.environ.get("MMLKIT_CACHE") or Path.home() / ".cache" / "mmlkit"
-    return Path(base) / f"synthetic-{preset}-{seed}"
+    return Path(base) / f"synthetic-{preset}-{seed}-v{GENERATOR_VERSION}"
 
 
 def _fill(template: str, names: list[str]) -> str:
@@ -635,7 +774,8 @@ def generate(out_dir: str | Path, preset: str | SynthPreset = "default", seed: i
         seed: seed of the data (not of training).
         workers: processes rendering and encoding (``<= 1``: in this process).
         montage: write ``montage.png`` (one row per class).
-        pack: then run ``mmlkit.data.flow.extract_dataset(root, method="dis", pack_rgb=True)``.
+        pack: then run ``mmlkit.data.flow.extract_dataset(root, pack_rgb=True)`` with the
+            preset's ``flow_method``, ``flow_dis_preset``, ``flow_bound`` and ``pack_size``.
         progress: tqdm bar.
 
     Raises:
@@ -698,7 +838,8 @@ def generate(out_dir: str | Path, preset: str | SynthPreset = "default", seed: i
     if pack:
         from mmlkit.data.flow import extract_dataset  # lazy: flow imports OpenCV
 
-        report = extract_dataset(root, method="dis", workers=workers, pack_rgb=True, progress=progress)
+        report = extract_dataset(root, method=P.flow_method, workers=workers, pack_rgb=True, progress=progress,
+                                 dis_preset=P.flow_dis_preset, bound=P.flow_bound, pack_size=P.pack_size)
         if report["failed"]:
             raise DataError(f"{root}: packing failed for {len(report['failed'])} videos, e.g. {report['failed'][0]}")
         meta["packed"] = True

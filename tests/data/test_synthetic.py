@@ -37,7 +37,9 @@ def test_presets():
         assert p.height % 2 == 0 and p.width % 2 == 0  # yuv420p
         with pytest.raises(dataclasses.FrozenInstanceError):
             p.height = 1  # type: ignore[misc]
-    assert (S.PRESETS["smoke"].height, S.PRESETS["default"].width) == (32, 32)
+    assert (S.PRESETS["smoke"].height, S.PRESETS["smoke"].width) == (32, 32)
+    # default: rendered at 48 px, packed (frames and flow) at the 32-px network size
+    assert (S.PRESETS["default"].height, S.PRESETS["default"].width, S.PRESETS["default"].pack_size) == (48, 48, 32)
     assert S.PRESETS["default"].min_frames == 24 and S.PRESETS["default"].max_frames == 60
     with pytest.raises(DataError, match="unknown synthetic preset"):
         S.get_preset("huge")
@@ -207,7 +209,7 @@ def test_ensure_synthetic(smoke, tmp_path, monkeypatch):
     with pytest.raises(DataError, match="not a synthetic data set"):
         S.ensure_synthetic(other, "smoke", 0, pack=False)
     monkeypatch.setenv("MMLKIT_CACHE", str(tmp_path / "cache"))
-    assert S.default_root("default", 3) == tmp_path / "cache" / "synthetic-default-3"
+    assert S.default_root("default", 3) == tmp_path / "cache" / f"synthetic-default-3-v{S.GENERATOR_VERSION}"
 
 
 def test_render_images():
