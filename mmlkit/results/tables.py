@@ -2,7 +2,8 @@
 and a small Markdown writer (no tabulate needed).
 
 Statistics with few seeds are weak: :func:`paired_difference` reports a t-based CI (the one
-:func:`claim_verdict` uses), an exact sign test and a bootstrap CI, and says ``n``.
+:func:`claim_verdict` uses), an exact sign test and a bootstrap CI, and says ``n``. The t and
+binomial distributions are scipy's (``scipy.stats``).
 """
 
 from __future__ import annotations
@@ -14,71 +15,22 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 HOLDS, DOES_NOT_HOLD, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
 
 
-# ----------------------------------------------------------------- Student t without scipy
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the regularised incomplete beta (Lentz; Numerical Recipes 6.4)."""
-    tiny, qab, qap, qam = 1e-300, a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 300):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c if abs(1.0 + aa / c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c if abs(1.0 + aa / c) > tiny else tiny
-        de = d * c
-        h *= de
-        if abs(de - 1.0) < 1e-14:
-            break
-    return h
-
-
-def _betainc(a: float, b: float, x: float) -> float:
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    lbt = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(1 - x)
-    if x < (a + 1) / (a + b + 2):
-        return math.exp(lbt) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(lbt) * _betacf(b, a, 1 - x) / b
-
-
-def t_sf2(t: float, df: float) -> float:
-    """Two-sided p-value ``P(|T| >= |t|)`` of Student's t with ``df`` degrees of freedom."""
-    if not math.isfinite(t):
-        return 0.0
-    return _betainc(df / 2.0, 0.5, df / (df + t * t))
-
-
-def t_quantile(q: float, df: float) -> float:
-    """``x`` with ``P(T <= x) = q`` for q in (0.5, 1) (bisection on :func:`t_sf2`)."""
-    target = 2 * (1 - q)  # two-sided tail mass beyond x
-    lo, hi = 0.0, 1e4
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if t_sf2(mid, df) > target else (lo, mid)
-    return (lo + hi) / 2
-
-
+# ----------------------------------------------------------------- tests
 def sign_test(diffs: Sequence[float]) -> float:
-    """Exact two-sided sign test p-value of the non-zero ``diffs`` (1.0 when none)."""
+    """Exact two-sided sign test p-value of the non-zero ``diffs`` (1.0 when none).
+
+    ``scipy.stats.binomtest(k, n, 0.5)`` with k the positive and n the non-zero differences.
+    """
     d = [x for x in diffs if x != 0]
     n, k = len(d), sum(x > 0 for x in d)
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, i) for i in range(0, min(k, n - k) + 1)) / 2 ** n
-    return min(1.0, 2 * tail)
+    return float(stats.binomtest(k, n, 0.5).pvalue)
 
 
 # ----------------------------------------------------------------- tables
@@ -108,9 +60,10 @@ def paired_difference(df: pd.DataFrame, a: str, b: str, on: str = "seed", *, val
 
     Returns:
         dict: ``a, b, n, mean, std, diffs`` ({on: diff}), ``ci_low, ci_high`` (t-based,
-        1 - alpha; NaN for n < 2), ``t_p`` (paired t-test, two-sided), ``sign_p`` (exact sign
-        test), ``boot_low, boot_high`` (percentile bootstrap over pairs; needs ``rng``, default
-        ``np.random.default_rng(0)``).
+        ``mean +- scipy.stats.t.ppf(1 - alpha/2, n - 1) * std / sqrt(n)``; NaN for n < 2),
+        ``t_p`` (paired t-test, two-sided: ``scipy.stats.ttest_1samp`` of the differences
+        against 0), ``sign_p`` (exact sign test), ``boot_low, boot_high`` (percentile bootstrap
+        over pairs; needs ``rng``, default ``np.random.default_rng(0)``).
     """
     if value is None:
         pairs = df[[on, a, b]].dropna()
@@ -131,9 +84,8 @@ def paired_difference(df: pd.DataFrame, a: str, b: str, on: str = "seed", *, val
     res: dict[str, Any] = {"a": a, "b": b, "n": n, "mean": mean, "std": std,
                            "diffs": {k: float(x) for k, x in zip(keys, d)}, "sign_p": sign_test(d.tolist())}
     if n > 1 and std > 0:
-        se = std / math.sqrt(n)
-        h = t_quantile(1 - alpha / 2, n - 1) * se
-        res.update(ci_low=mean - h, ci_high=mean + h, t_p=t_sf2(mean / se, n - 1))
+        h = float(stats.t.ppf(1 - alpha / 2, n - 1)) * std / math.sqrt(n)
+        res.update(ci_low=mean - h, ci_high=mean + h, t_p=float(stats.ttest_1samp(d, 0.0).pvalue))
     elif n > 1:  # all differences equal
         res.update(ci_low=mean, ci_high=mean, t_p=0.0 if mean != 0 else 1.0)
     else:

@@ -90,3 +90,102 @@ def test_exact_binary_bootstrap_matches_index_resampling():
     assert lo < w.mean() < hi
     pb = M.paired_bootstrap(w, np.full(300, 0.7), np.random.default_rng(0), n_boot=500)
     assert pb["low"] < pb["diff"] < pb["high"]
+
+
+# ----------------------------------------------------------------- hierarchical (seeds x videos) bootstrap
+def _seed_gains(gains_pts, n=500, seed=0):
+    """Per seed: B right on about half the videos, A = B plus (or minus) exactly ``gain`` points.
+
+    Within a seed the only disagreements are the ``|gain| * n / 100`` flipped videos, all in one
+    direction: little video noise, all the spread is between seeds.
+    """
+    rng = np.random.default_rng(seed)
+    ca, cb = [], []
+    for g in gains_pts:
+        b = rng.random(n) < 0.5
+        a = b.copy()
+        k = round(abs(g) * n / 100)
+        a[np.flatnonzero(~b if g > 0 else b)[:k]] = g > 0
+        ca.append(a), cb.append(b)
+    return ca, cb
+
+
+def test_hierarchical_bootstrap_is_wider_than_pooling_when_seeds_disagree():
+    ca, cb = _seed_gains((10, -4, 6))
+    np.testing.assert_allclose([a.mean() - b.mean() for a, b in zip(ca, cb)], [0.10, -0.04, 0.06], atol=1e-12)
+    pooled = M.paired_bootstrap(np.concatenate(ca), np.concatenate(cb), np.random.default_rng(0), n_boot=2000)
+    hier = M.hierarchical_bootstrap(ca, cb, np.random.default_rng(0), n_boot=2000)
+    assert pooled["diff"] == pytest.approx(0.04) and hier["diff"] == pytest.approx(0.04)
+    assert pooled["low"] > 0                          # 3 x 500 "independent" videos: falsely sure
+    assert hier["low"] < 0 < hier["high"]             # one seed in three loses 4 points: not sure
+    assert hier["low"] == pytest.approx(-0.04, abs=0.015)   # P(all 3 draws = the -4 seed) = 1/27 > 2.5%
+    assert hier["high"] == pytest.approx(0.10, abs=0.015)
+    assert hier["p_value"] > 0.05 and pooled["p_value"] < 0.01
+
+
+def test_hierarchical_bootstrap_with_identical_seeds_is_the_paired_bootstrap():
+    rng = np.random.default_rng(2)
+    a = rng.random(500) < 0.7
+    b = a.copy()
+    b[rng.random(500) < 0.1] ^= True                 # about 50 discordant videos, both directions
+    single = M.paired_bootstrap(a, b, np.random.default_rng(0), n_boot=8000)
+    hier = M.hierarchical_bootstrap([a] * 3, [b] * 3, np.random.default_rng(1), n_boot=8000)
+    assert hier["diff"] == pytest.approx(single["diff"])
+    # the video resample is shared across seeds: three copies add no information. (Resampling
+    # the videos per seed would shrink the width by about sqrt(3), i.e. by ~0.02 here.)
+    assert hier["low"] == pytest.approx(single["low"], abs=0.004)
+    assert hier["high"] == pytest.approx(single["high"], abs=0.004)
+    one = M.hierarchical_bootstrap([a], [b], np.random.default_rng(1), n_boot=8000)
+    assert one["low"] == pytest.approx(single["low"], abs=0.004)
+
+
+def test_hierarchical_bootstrap_is_deterministic_and_checks_input():
+    ca, cb = _seed_gains((3, 1, 2), n=200)
+    r1 = M.hierarchical_bootstrap(ca, cb, np.random.default_rng(7), n_boot=500)
+    assert r1 == M.hierarchical_bootstrap(ca, cb, np.random.default_rng(7), n_boot=500)
+    assert r1 == M.hierarchical_bootstrap(np.stack(ca), np.stack(cb), np.random.default_rng(7), n_boot=500)
+    assert r1 != M.hierarchical_bootstrap(ca, cb, np.random.default_rng(8), n_boot=500)
+    narrow = M.hierarchical_bootstrap(ca, cb, np.random.default_rng(7), n_boot=500, level=0.5)
+    assert r1["low"] <= narrow["low"] <= narrow["high"] <= r1["high"]
+    with pytest.raises(ValueError, match="hierarchical_bootstrap"):
+        M.hierarchical_bootstrap(ca, cb[:2], np.random.default_rng(0))
+    with pytest.raises(ValueError, match="hierarchical_bootstrap"):
+        M.hierarchical_bootstrap(ca, [c[:100] for c in cb], np.random.default_rng(0))
+    with pytest.raises(ValueError, match="hierarchical_bootstrap"):
+        M.hierarchical_bootstrap([], [], np.random.default_rng(0))
+    with pytest.raises(ValueError, match="hierarchical_bootstrap"):
+        M.hierarchical_bootstrap([ca[0], ca[1][:100], ca[2]], cb, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="level"):
+        M.hierarchical_bootstrap(ca, cb, np.random.default_rng(0), level=95)
+
+
+def _hierarchical_by_loops(ca, cb, rng, n_boot, level):
+    """Reference: one replicate at a time, the same draws in the same order as the vectorised one."""
+    S, n = len(ca), len(ca[0])
+    seed_idx = rng.integers(0, S, size=(n_boot, S))
+    vid_idx = rng.integers(0, n, size=(n_boot, n))
+    diffs = []
+    for r in range(n_boot):
+        total = 0.0
+        for s in seed_idx[r]:
+            for v in vid_idx[r]:          # the same videos for every drawn seed, for A and for B
+                total += float(ca[s][v]) - float(cb[s][v])
+        diffs.append(total / (S * n))
+    diffs = np.array(diffs)
+    alpha = 1 - level
+    lo, hi = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
+    p = min(1.0, 2 * min((diffs <= 0).mean(), (diffs >= 0).mean()))
+    observed = sum(float(a[v]) - float(b[v]) for a, b in zip(ca, cb) for v in range(n)) / (S * n)
+    return diffs, {"diff": observed, "low": lo, "high": hi, "p_value": p}
+
+
+def test_hierarchical_bootstrap_matches_a_loop_reference():
+    rng = np.random.default_rng(3)
+    ca = [rng.random(9) < p for p in (0.8, 0.4, 0.6)]
+    cb = [rng.random(9) < 0.5 for _ in range(3)]
+    fast = M.hierarchical_bootstrap(ca, cb, np.random.default_rng(11), n_boot=400, level=0.9)
+    diffs, slow = _hierarchical_by_loops(ca, cb, np.random.default_rng(11), n_boot=400, level=0.9)
+    for key in ("diff", "low", "high", "p_value"):
+        assert fast[key] == pytest.approx(slow[key], abs=1e-12), key
+    # in distribution: the replicates centre on the observed difference
+    assert diffs.mean() == pytest.approx(slow["diff"], abs=0.02)

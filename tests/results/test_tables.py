@@ -6,15 +6,27 @@ import pytest
 from scipy import stats
 
 from mmlkit.results import paper
-from mmlkit.results.tables import (claim_verdict, paired_difference, seed_summary, sign_test, t_quantile, t_sf2,
-                                   to_markdown, write_table)
+from mmlkit.results import tables
+from mmlkit.results.tables import claim_verdict, paired_difference, seed_summary, sign_test, to_markdown, write_table
 
 
-def test_t_distribution_matches_scipy():
-    for df in (1, 2, 4, 9, 30):
-        for t in (0.0, 0.3, 1.5, 4.0, 12.0):
-            assert t_sf2(t, df) == pytest.approx(2 * stats.t.sf(t, df), abs=1e-9)
-        assert t_quantile(0.975, df) == pytest.approx(stats.t.ppf(0.975, df), rel=1e-6)
+def test_t_interval_by_hand():
+    # diffs 5, 6, 3 (n = 3, df = 2): mean 14/3, std sqrt(7/3)
+    wide = pd.DataFrame({"seed": [0, 1, 2], "a": [65.0, 66.0, 63.0], "b": [60.0, 60.0, 60.0]})
+    r = paired_difference(wide, "a", "b")
+    mean, se = 14 / 3, math.sqrt(7 / 3) / math.sqrt(3)
+    # Student t with 2 df has F(t) = 1/2 + t / (2 sqrt(2 + t^2)): F(t) = 0.975 at t^2 = 2 q^2 / (1 - q^2), q = 0.95
+    t975 = math.sqrt(2 * 0.95 ** 2 / (1 - 0.95 ** 2))
+    assert t975 == pytest.approx(stats.t.ppf(0.975, 2), rel=1e-12)
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((mean - t975 * se, mean + t975 * se), rel=1e-12)
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((0.8721, 8.4612), abs=1e-4)
+    t = mean / se  # two-sided p = 1 - |t| / sqrt(2 + t^2) for 2 df
+    assert r["t_p"] == pytest.approx(1 - t / math.sqrt(2 + t * t), rel=1e-9)
+    r90 = paired_difference(wide, "a", "b", alpha=0.10)
+    assert r90["ci_high"] - mean == pytest.approx(stats.t.ppf(0.95, 2) * se, rel=1e-12)
+    # our own t distribution is gone: scipy's is the only one
+    for name in ("t_sf2", "t_quantile", "_betainc", "_betacf"):
+        assert not hasattr(tables, name)
 
 
 def test_sign_test():
@@ -22,6 +34,8 @@ def test_sign_test():
     assert sign_test([1, -1]) == 1.0
     assert sign_test([0, 0]) == 1.0
     assert sign_test([1] * 10) == pytest.approx(2 / 1024)
+    assert sign_test([1, 1, 1, -1, 1, 0]) == pytest.approx(2 * (1 + 5) / 32)  # zeros are dropped
+    assert sign_test([-2, -1, -3, 0.5]) == pytest.approx(stats.binomtest(1, 4).pvalue)
 
 
 def test_seed_summary():
