@@ -3,9 +3,11 @@
 #
 #   ./run_all.sh [--profile default|smoke|paper] [--seeds 0,1,2] [--dataset synthetic|somethingv2|PATH]
 #                [--data-root DIR] [--only NOTEBOOK] [--results-dir DIR] [--device cpu|cuda]
+#                [--synth-seed S]
 #       Makes .venv when missing, generates the embedded benchmark (and its optical flow) when
 #       missing, runs every notebook with papermill and writes papers_results/: executed
 #       notebooks, tables (CSV + Markdown), figures (PNG) and papers_results/README.md.
+#       --synth-seed S reruns on another draw of the benchmark (into papers_results/draw-S/).
 #
 #   ./run_all.sh test [pytest args...]
 #       Makes .venv when missing, then runs pytest and nbval over notebooks/ (smoke profile).
@@ -46,7 +48,7 @@ run_tests() {
 }
 
 run_notebooks() {
-  local profile=default seeds="" dataset="" data_root="" only="" results="" device=""
+  local profile=default seeds="" dataset="" data_root="" only="" results="" device="" synth_seed=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --profile) profile=$2; shift 2;;
@@ -56,7 +58,8 @@ run_notebooks() {
       --only) only=$2; shift 2;;
       --results-dir) results=$2; shift 2;;
       --device) device=$2; shift 2;;
-      -h|--help) sed -n '2,15p' "$0"; exit 0;;
+      --synth-seed) synth_seed=$2; shift 2;;
+      -h|--help) sed -n '2,17p' "$0"; exit 0;;
       *) echo "run_all.sh: unknown option $1 (see ./run_all.sh --help)" >&2; exit 2;;
     esac
   done
@@ -68,6 +71,7 @@ run_notebooks() {
   [ -n "$only" ] && args+=(--only "$only")
   [ -n "$results" ] && args+=(--results-dir "$results")
   [ -n "$device" ] && args+=(--device "$device")
+  [ -n "$synth_seed" ] && args+=(--synth-seed "$synth_seed")
   "$PY" -m mmlkit.results.reproduce "${args[@]}"
 }
 

@@ -18,14 +18,15 @@ from ``--profile`` (``default`` for the synthetic benchmark, ``paper`` for somet
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from mmlkit.config import (ConfigError, DataConfig, EvalConfig, PROFILES, RunConfig,
-                           parse_modalities, profile, with_overrides)
+from mmlkit.config import (ARCHS, ConfigError, DataConfig, EvalConfig, parse_modalities, pretrain_profile,
+                           PretrainConfig, profile, PROFILES, RunConfig, with_overrides)
 from mmlkit.errors import MmlkitError
 
 _DATASET_HELP = "'synthetic' (the embedded benchmark), 'somethingv2' (with --data_root) or a path to an SSv2-format folder"
@@ -49,7 +50,8 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input_size", type=int, default=None, help="network input side, pixels")
     p.add_argument("--scale_size", type=int, default=None, help="test/val resize of the short side, pixels")
     p.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: the profile's)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads, part of the run's config (default: the profile's; 2 in default)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,16 +76,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--jpeg", action="store_true", help="also write TSM-style img_/flow_x_/flow_y_ JPEG folders")
     p.add_argument("--no_pack_rgb", action="store_true", help="do not write packed RGB frames")
-    p.add_argument("--bound", type=float, default=20.0, help="flow clip bound in pixels")
+    p.add_argument("--bound", type=float, default=20.0,
+                   help="flow clip bound in pixels (of the packed size when --pack_size is given)")
+    p.add_argument("--pack_size", type=int, default=None,
+                   help="compute flow at the videos' size, then store frames and flow at this side "
+                        "(vectors scaled to it); default: the videos' size")
     p.add_argument("--overwrite", action="store_true", help="redo videos already extracted")
     p.add_argument("--splits", default=None, help="comma-separated splits (default: all present)")
 
     p = sub.add_parser("pretrain", help="image-pretraining stand-in for ImageNet (synthetic benchmark)",
-                       description="Train the 2D backbone on single frames of the synthetic generator and save it.")
-    p.add_argument("--arch", default="resnet_tiny")
-    p.add_argument("--preset", choices=("smoke", "default", "large"), default="default")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="output .pt (a plain backbone state dict)")
+                       description="Train the 2D backbone on single frames of the synthetic generator and store it "
+                                   "in the results store under the hash of its config (the notebooks use the same "
+                                   "file for the same config).")
+    p.add_argument("--profile", choices=PROFILES, default="default",
+                   help="numbers for every flag left out (mmlkit.config.pretrain_profile)")
+    p.add_argument("--arch", choices=ARCHS, default=None)
+    p.add_argument("--preset", choices=("smoke", "default", "large"), default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (part of the config)")
+    p.add_argument("--results_dir", "--results-dir", dest="results_dir", default=None,
+                   help="the results store (default: results/<profile> at the repository root)")
+    p.add_argument("--out", default=None, help="also copy the backbone state dict to this .pt file")
 
     p = sub.add_parser("train", help="train one model or a mutually learning cohort",
                        description="Train models of the given modalities together (mutual learning when more than one).")
@@ -180,7 +193,7 @@ def _base_config(args: argparse.Namespace) -> RunConfig:
         data["root"] = str(path)
     if args.input_size is not None and args.scale_size is None:
         data["scale_size"] = max(cfg.data.scale_size, args.input_size)
-    top = _drop_none({"device": args.device})
+    top = _drop_none({"device": args.device, "threads": args.threads})
     return with_overrides(cfg, data=data, **top)
 
 
@@ -250,17 +263,35 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     splits = args.splits.split(",") if args.splits else None
     rep = flow.extract_dataset(args.dataset_dir, method=args.method, workers=args.workers, jpeg=args.jpeg,
                                pack_rgb=not args.no_pack_rgb, bound=args.bound, overwrite=args.overwrite,
+                               pack_size=args.pack_size,
                                splits=splits)
     print(json.dumps({k: v for k, v in rep.items() if k != "failed"} | {"failed": len(rep["failed"])}, default=str))
     return 1 if rep["failed"] else 0  # extract_dataset has already listed the failed videos
 
 
-def _cmd_pretrain(args: argparse.Namespace) -> int:
-    from mmlkit.config import ModelConfig
-    from mmlkit.training import pretrain_image_backbone
+def pretrain_config(args: argparse.Namespace) -> PretrainConfig:
+    """The :class:`PretrainConfig` that ``python -m mmlkit pretrain`` flags describe."""
+    over = _drop_none({"arch": args.arch, "preset": args.preset, "seed": args.seed, "threads": args.threads})
+    return dataclasses.replace(pretrain_profile(args.profile), **over)
 
-    path = pretrain_image_backbone(ModelConfig(arch=args.arch), args.out, preset=args.preset, seed=args.seed)
-    print(f"image-pretrained backbone written to {path}")
+
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    import shutil
+
+    from mmlkit.results.store import RunStore, default_results_dir, load_or_pretrain
+
+    cfg = pretrain_config(args)
+    store = RunStore(args.results_dir or default_results_dir(args.profile))
+    info = load_or_pretrain(cfg, store)
+    print(f"image-pretrained backbone: {info['path']} (held-out shape accuracy {info['heldout_top1']:.1f}%, "
+          f"chance {info['chance']:.1f}%)")
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+        shutil.copyfile(info["path"], tmp)
+        os.replace(tmp, out)
+        print(f"copied to {out}")
     return 0
 
 

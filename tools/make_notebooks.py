@@ -18,6 +18,7 @@ data_root = None         # the data root (SSv2: the folder holding labels.json)
 device = "cpu"           # cpu | cuda
 workers = 0              # data loader processes
 results_dir = None       # the runs store (default: results/<profile> in the repository)
+synth_seed = 0           # the draw of the synthetic benchmark (another draw: is a verdict a property of one?)
 output_dir = None        # papers_results/ when run by ./run_all.sh; None: show, do not write'''
 
 SETUP = '''%matplotlib inline
@@ -25,10 +26,11 @@ import torch
 from IPython.display import display
 from mmlkit.results import analyses
 from mmlkit.results.experiments import Study
+from mmlkit.results.when_mml_helps import when_mml_helps
 
 torch.set_num_threads(os.cpu_count() or 1)
 study = Study(profile=profile, seeds=seeds, dataset=dataset, data_root=data_root, device=device,
-              workers=workers, results_dir=results_dir)
+              workers=workers, results_dir=results_dir, synth_seed=synth_seed)
 study'''
 
 
@@ -64,8 +66,15 @@ def notebook(name, cells):
     nbf.write(nb, NB / f"{name}.ipynb")
 
 
-def params_cells():
-    return [code(PARAMS, tags=("parameters",)), code(SETUP)]
+def params_cells(seeds=None):
+    """The parameters cell (papermill overrides it) and the set-up cell; ``seeds``: this notebook's
+    default seeds when they differ from the Study's."""
+    params = PARAMS if seeds is None else PARAMS.replace(
+        "seeds = None             # training seeds; None: [0] in the smoke profile, [0, 1, 2] otherwise",
+        f"seeds = {seeds!r}{' ' * max(1, 17 - len(repr(seeds)))}# training seeds (./run_all.sh passes [0, 1, 2]); one seed "
+        "keeps a first run under 15 minutes")
+    assert params != PARAMS or seeds is None
+    return [code(params, tags=("parameters",)), code(SETUP)]
 
 
 def analysis_cells(call, show):
@@ -116,11 +125,23 @@ is the dense clips followed by the uniform one. Each line below is one view; dot
     code('tour.figures["samplers"]'),
     md("""
 ## Three modalities of the same clip
-RGB frames; optical flow (x and y displacement, clipped at +-20 px and stored as 8-bit images, grey
-= no motion); RGB differences (frame[k] - frame[k-1], which the model computes from 6 frames per
-segment). All peers see the same frames and the same crop.
+RGB frames; optical flow (x and y displacement, stored as 8-bit images, grey = no motion);
+RGB differences (frame[k] - frame[k-1], which the model computes from 6 frames per segment). All
+peers see the same frames and the same crop. The benchmark is rendered at 48 px; flow is computed
+there (Farneback) and frames and flow are stored at the network's 32 px, vectors scaled to it and
+clipped at +-5 px.
 """),
     code('tour.figures["modalities"]'),
+    md("""
+## Is the flow right? The stored flow next to the generator's exact flow
+The generator knows every object's pose and the camera's offset in every frame, so the true flow
+of the moving object is known exactly. Below, the flow the Flow model reads for this clip, next to
+the truth on the object's pixels (blank elsewhere), and the endpoint error over the whole clip
+against that of predicting no motion. `benchmarks/bench_flow_quality.py` measures this over
+clips of every class, for several methods and render sizes (the table in the README).
+"""),
+    code('tour.figures["flow_truth"]'),
+    code('display(tour.tables["flow_truth"])'),
 ])
 
 notebook("01_baselines_and_ensembles", [
@@ -134,36 +155,59 @@ We train one TSM model per modality (RGB, Flow, RGBDiff), each from image pretra
 seed, and score every subset of them as an ensemble (sum of logits). On real SSv2 image
 pretraining is ImageNet; on the synthetic benchmark it is a stand-in: the same backbone trained on
 single frames of the generator, labelled by appearance only.
+
+Before any claim, the checks that make the experiment valid (they never look at the claims): each
+modality must be a **competent model of its data** (it fits its training videos), and the
+modalities must carry **complementary evidence** (an ensemble beats its better member).
 """),
     *params_cells(),
     *analysis_cells("analyses.baselines(study)", [
-        ("table", "accuracy", "## Single models (validation top-1 / top-5 %, mean +- std over seeds)"),
+        ("table", "pretraining", """## The image-pretraining stand-in
+ImageNet's role is to give the RGB backbone a sense of objects before it sees video. The stand-in
+learns the object's shape from single frames; its held-out accuracy says how much it learned. It
+is stored in the results store under the hash of its whole config and the generator's version, so
+`python -m mmlkit pretrain` and these notebooks use the same file."""),
+        ("table", "accuracy", """## Single models: validation and training top-1 (%), mean +- std over seeds
+`train top-1` scores each model on its own training videos (centre view, no augmentation, dropout
+off): a model that fits its data scores >= 90 there (`mmlkit.results.validity.FIT_TOP1`)."""),
         ("figure", "accuracy", None),
         ("table", "ensembles", "## Every ensemble of the three models"),
         ("figure", "ensembles", None),
+        ("table", "complementarity", """## Complementarity: each ensemble against its better member (paired by seed)
+The interval over seeds x videos is a two-way bootstrap (seeds resampled, then the validation
+videos, the same videos for every seed)."""),
         ("table", "claim", "## Claim 1, measured: RGB+Flow ensemble minus RGB alone, paired by seed"),
-        ("figure", "curves", "## Training curves (cross-entropy per epoch)"),
+        ("figure", "per_class", "## Which classes each modality sees (per-class validation top-1, mean over seeds)"),
+        ("figure", "curves", "## Training curves (cross-entropy, running train top-1 under dropout and augmentation, validation top-1)"),
         ("figure", "confusion", "## Where the RGB model errs (confusion matrix, first seed)"),
     ]),
 ])
 
 notebook("02_initialisation", [
     md("""
-# 02 - Initialisation
+# 02 - Convergence, then initialisation
+
+**Is stage 1 finished?** Mutual learning acts as a regulariser on a model that fits its data; on
+an under-fitted model a pull towards a weaker peer mostly slows learning down. So before any
+verdict every stage-1 model (RGB, Flow, RGBDiff from image pretraining) must have converged, by
+two criteria (`mmlkit.results.validity`): its validation top-1 changes by less than 1.5 points
+over the last quarter of its epochs, and a second round of training from it on the same schedule
+gains less than 3 points.
 
 **Claim 2**: proper initialisation improves single-modality models: every model of the final recipe
 starts from an **RGB model already trained on the target data set**, not only from ImageNet.
-
 For each modality we compare a model started from image pretraining with the same model started
-from the trained RGB model of notebook 01 (conv1 converted by the channel-mean rule for Flow and
-RGBDiff; the head kept, since the classes are the same). A model started from the RGB model is
-trained for the stage-2 schedule (`mmlkit.config.FINETUNE_EPOCHS`: half the schedule in the
-`default` profile, the full one in `paper`), and the claim is tested against the same model from
-image pretraining trained for **the same number of epochs**. "RGB from RGB" is a second round of
+from the trained RGB model (conv1 converted by the channel-mean rule for Flow and RGBDiff; the head
+kept, since the classes are the same), both trained for **the same number of epochs**: the full
+schedule, as in the paper (`mmlkit.config.FINETUNE_EPOCHS`). "RGB from RGB" is a second round of
 training of the RGB model: the fair baseline for the mutual-learning runs of notebook 03.
 """),
     *params_cells(),
     *analysis_cells("analyses.initialisation(study)", [
+        ("table", "convergence", "## Convergence of every stage-1 model (mean over seeds; yes = every seed passes)"),
+        ("figure", "plateau", """## The plateau: validation top-1 per epoch (the shaded band is the last quarter), then a
+second round from the final weights (dashed)"""),
+        ("table", "convergence_seeds", "## The same checks, seed by seed"),
         ("table", "accuracy", "## Validation top-1 (%) by modality and initialisation"),
         ("figure", "accuracy", None),
         ("table", "claim", "## Claim 2, measured: from-RGB minus from-image, paired by seed"),
@@ -239,8 +283,10 @@ notebook("mml_rgb_flow", [
 3. Keep the RGB model for inference.
 
 `papermill notebooks/mml_rgb_flow.ipynb out.ipynb` runs this on the embedded benchmark with no
-other argument; `-p dataset somethingv2 -p data_root $SSV2 -p profile paper -p device cuda` runs it
-on real Something-Something-v2. The same steps on the command line:
+other argument (one seed by default; add `--log-output` to watch the training progress on the
+terminal, or `-p seeds '[0, 1, 2]'` for three); `-p dataset somethingv2 -p data_root $SSV2 -p
+profile paper -p device cuda` runs it on real Something-Something-v2. The same steps on the
+command line:
 
 ```bash
 python -m mmlkit train synthetic RGB --out runs/rgb
@@ -248,7 +294,7 @@ python -m mmlkit train synthetic RGB,Flow --tune_from runs/rgb/model0_RGB.pt --o
 python -m mmlkit test synthetic --weights runs/mml/model0_RGB.pt
 ```
 """),
-    *params_cells(),
+    *params_cells(seeds=[0]),
     md("## Step 1: the RGB model, from image pretraining"),
     code('rgb = [study.run(study.single("RGB", s, init="image")) for s in study.seeds]\nrgb[0].logs().tail()'),
     md("## Step 2: RGB and Flow, mutually, both from the step-1 model"),
@@ -263,18 +309,48 @@ std over seeds, and the RGB+Flow ensemble that MML tries to fold into one model.
 """),
 ])
 
+notebook("06_when_mml_helps", [
+    md("""
+# 06 - When does mutual modality learning help?
+
+A practitioner's question before paying for a second modality at training time: **in which regime
+does a peer improve the RGB model?** We measure the MML gain of the RGB model (MML's RGB model
+minus the same RGB model trained as long without a peer, paired by seed, with its 95% intervals)
+on a small grid:
+
+- **regime**: `converged` (the profile's schedule for stage 1 and stage 2, as in the paper) and
+  `short` (the whole recipe at a quarter of the epochs: an under-fitted RGB model);
+- **peer**: an RGB peer (plain mutual learning), a Flow peer and an RGBDiff peer, each started
+  from the RGB model of its regime.
+
+Next to each gain, what might explain it, measured rather than assumed: the peer's strength (the
+peer trained alone minus RGB trained alone), the ensemble gain of the two models trained alone
+(complementarity) and the RGB model's train - validation gap (room for a regulariser).
+"""),
+    *params_cells(),
+    *analysis_cells("when_mml_helps(study)", [
+        ("table", "grid", "## The grid (points; MML gain = MML's RGB model minus RGB alone)"),
+        ("figure", "grid", None),
+        ("figure", "scatter", "## MML gain against the peer's strength"),
+    ]),
+])
+
 notebook("99_paper_tables", [
     md("""
 # 99 - Every table and figure, and the paper's claims
 
-Rebuilds the tables and figures of notebooks 01-05 from the results store (nothing is retrained
+Rebuilds the tables and figures of notebooks 01-06 from the results store (nothing is retrained
 when the runs exist) and sets our numbers next to the published ones that exist, each with its
-source. The verdict table states, for each claim of the paper, the measured effect as mean +- std
-over seeds with a paired difference, and whether it holds **on this benchmark**. A claim that does
-not hold here is reported as such: the synthetic benchmark is a small stand-in, not SSv2.
+source. First the validity checks (convergence, competent modalities, complementarity), which
+never read the claims; then the verdict table, which states, for each claim of the paper, the
+measured effect as mean +- std over seeds with a paired difference, and whether it holds **on
+this benchmark**. A claim that does not hold here is reported as such: the synthetic benchmark is
+a small stand-in, not SSv2.
 """),
     *params_cells(),
     code('res = analyses.paper_tables(study)\nres.save(output_dir)'),
+    md("## Validity: is every stage-1 model converged and a competent model of its modality?"),
+    code('display(res.tables["validity"])'),
     md("## Headline: the RGB model at inference, by how it was trained (validation top-1 %)"),
     code('display(res.tables["headline"])', tags=()),
     code('res.figures["headline"]'),
@@ -282,6 +358,8 @@ not hold here is reported as such: the synthetic benchmark is a small stand-in, 
     checked('from mmlkit.results import paper\nfor c in paper.CLAIMS:\n    print(f"{c.id}: {c.text}\\n    test: {c.test}")'),
     md("## Verdicts on this benchmark (A - B paired by seed; the verdict uses the 95% CI over seeds)"),
     code('display(res.tables["claims"])'),
+    md("## When MML helps (notebook 06)"),
+    code('display(res.tables["when_mml_helps_grid"])'),
     md("## Published numbers (context; not comparable to the synthetic benchmark)"),
     checked('from mmlkit.results import paper\nprint(paper.published_results().to_string(index=False))'),
 ])

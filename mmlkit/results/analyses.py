@@ -7,11 +7,15 @@ runs are in the store) and adds the claim verdicts and the headline table.
 Statistics. Every accuracy is validation top-1 in percent, summarised as mean +- std over
 training seeds. A comparison "A better than B" pairs A and B by seed (same seed, same data
 order) and reports the mean paired difference, its t-based 95% confidence interval over seeds
-(:func:`mmlkit.results.tables.paired_difference`) and, pooling the seeds' predictions, a paired
-bootstrap 95% interval over videos (:func:`mmlkit.evaluation.paired_bootstrap`). The verdict
-(:func:`mmlkit.results.tables.claim_verdict`) uses the interval over seeds: ``holds`` when it
-lies above 0, ``does not hold`` when it lies at or below 0, else ``inconclusive``. With three
-seeds that interval is wide (t = 4.30), so only effects well above seed noise hold.
+(:func:`mmlkit.results.tables.paired_difference`, scipy's t) and a two-way bootstrap 95%
+interval over seeds and videos (:func:`mmlkit.evaluation.hierarchical_bootstrap`): each
+replicate resamples the seeds, and resamples the validation videos once for all seeds and both
+sides, since every seed is evaluated on the same videos. (Pooling the seeds' predictions as if
+they were 3x as many independent videos gave a falsely narrow interval; it is no longer shown.)
+The verdict (:func:`mmlkit.results.tables.claim_verdict`) uses the interval over seeds:
+``holds`` when it lies above 0, ``does not hold`` when it lies at or below 0, else
+``inconclusive``. With three seeds that interval is wide (t = 4.30), so only effects well above
+seed noise hold.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mmlkit.evaluation import (Scores, confusion_matrix, ensemble, paired_bootstrap, per_class_accuracy,
+from mmlkit.evaluation import (Scores, confusion_matrix, ensemble, hierarchical_bootstrap, per_class_accuracy,
                                subset_table)
-from mmlkit.results import paper, plots, tables
+from mmlkit.results import paper, plots, tables, validity
 from mmlkit.results.experiments import Study
 
 MODALITIES = ("RGB", "Flow", "RGBDiff")
@@ -112,21 +116,25 @@ def compare(claim: str, what: str, a_name: str, a: Sequence[Scores], b_name: str
 
     Returns:
         dict with the formatted accuracies, the paired difference (mean, std, per seed), the t
-        interval over seeds, the pooled bootstrap interval over videos and the verdict.
+        interval over seeds, the two-way (seeds x videos) bootstrap interval and the verdict.
     """
     acc_a, acc_b = [_top1(s) for s in a], [_top1(s) for s in b]
     wide = pd.DataFrame({"seed": list(seeds), "a": acc_a, "b": acc_b})
     d = tables.paired_difference(wide, "a", "b", on="seed")
-    ca = np.concatenate([s.correct(1) for s in a])
-    cb = np.concatenate([s.correct(1) for s in b])
-    vb = paired_bootstrap(ca, cb, rng=np.random.default_rng(0), n_boot=2000)
+    for side, name in ((a, a_name), (b, b_name)):
+        for seed, s in zip(seeds, side):
+            if list(s.ids) != list(a[0].ids):
+                raise ValueError(f"compare {claim}: {name!r} seed {seed} is scored on other videos (or another "
+                                 f"order) than {a_name!r} seed {seeds[0]}; both sides need the same videos")
+    vb = hierarchical_bootstrap([s.correct(1) for s in a], [s.correct(1) for s in b],
+                                rng=np.random.default_rng(0), n_boot=2000)
     ci = (f"[{d['ci_low']:+.1f}, {d['ci_high']:+.1f}]" if np.isfinite(d["ci_low"]) else "n/a (1 seed)")
     return {"claim": claim, "comparison": what, "A": a_name, "B": b_name,
             "A top-1 (%)": _mean_std(acc_a), "B top-1 (%)": _mean_std(acc_b),
             "A - B": f"{d['mean']:+.1f}" + (f" ± {d['std']:.1f}" if len(acc_a) > 1 else ""),
             "per seed": ", ".join(f"{x:+.1f}" for x in np.subtract(acc_a, acc_b)),
             "95% CI (seeds)": ci,
-            "95% CI (videos)": f"[{100 * vb['low']:+.1f}, {100 * vb['high']:+.1f}]",
+            "95% CI (seeds × videos)": f"[{100 * vb['low']:+.1f}, {100 * vb['high']:+.1f}]",
             "verdict": tables.claim_verdict(d), "diff": d["mean"]}
 
 
@@ -158,6 +166,7 @@ def data_tour(study: Study, label: int = 0) -> Analysis:
     """The benchmark's splits and classes, the montage, sampler timelines, and the modalities of
     the first training clip of class ``label``."""
     from mmlkit.data import resolve_root, sthv2
+    from mmlkit.data.flow import read_pack_meta
     from mmlkit.data.video import make_source
 
     cfg = study.base().data
@@ -182,12 +191,47 @@ def data_tour(study: Study, label: int = 0) -> Analysis:
         res.figures["montage"] = _png_figure(montage)
     res.figures["samplers"] = plots.sampler_timelines(num_frames=50, num_segments=8, dense_length=32, dense_number=3)
     rec = next(r for r in sthv2.load_split(root, cfg.train_split, labels) if r.label == label)
+    bound = (read_pack_meta(root) or {}).get("bound", 20.0)
     res.figures["modalities"] = _modalities_figure(source, rec.id, names[rec.label] if rec.label is not None else "",
-                                                   cfg.num_segments)
+                                                   cfg.num_segments, bound)
+    if (root / "synthetic.json").exists() and cfg.source in ("auto", "packed"):
+        res.figures["flow_truth"], res.tables["flow_truth"] = _flow_truth(source, root, rec.id, bound)
     return res
 
 
-def _modalities_figure(source, video_id: str, title: str, num_segments: int) -> Figure:
+def _flow_truth(source, root: Path, video_id: str, bound: float, frames: int = 6) -> tuple[Figure, pd.DataFrame]:
+    """The stored flow of one clip next to the generator's exact flow, and their errors."""
+    from mmlkit.data.flow import dequantize_flow
+    from mmlkit.data.flow_quality import flow_errors, video_truth
+
+    n = source.num_frames(video_id, "Flow")
+    est = dequantize_flow(source.read(video_id, "Flow", np.arange(n)), bound)       # (N-1, H, W, 2) px
+    gt, mask = video_truth(root, video_id, size=est.shape[1])
+    err = flow_errors(est, gt, mask)
+    table = pd.DataFrame([{"video": video_id, "object pixels": int(mask.sum()),
+                           "endpoint error (px)": err["epe"], "direction accuracy (%)": 100 * err["dir_acc"],
+                           "zero-flow error (px)": flow_errors(np.zeros_like(gt), gt, mask)["epe"]}])
+    ks = np.linspace(0, n - 1, frames).round().astype(int)
+    lim = max(0.5, float(np.percentile(np.abs(gt[mask]), 99))) if mask.any() else 1.0
+    rows = [("stored x", est[ks, ..., 0]), ("truth x", np.where(mask[ks], gt[ks, ..., 0], np.nan)),
+            ("stored y", est[ks, ..., 1]), ("truth y", np.where(mask[ks], gt[ks, ..., 1], np.nan))]
+    fig = Figure(figsize=(1.3 * frames, 1.4 * len(rows)), layout="constrained")
+    axes = fig.subplots(len(rows), frames, squeeze=False)
+    for r, (name, arr) in enumerate(rows):
+        for j, k in enumerate(ks):
+            ax = axes[r, j]
+            ax.imshow(arr[j], cmap="coolwarm", vmin=-lim, vmax=lim)
+            ax.set_xticks([]), ax.set_yticks([])
+            if j == 0:
+                ax.set_ylabel(name)
+            if r == 0:
+                ax.set_title(f"pair {k}", fontsize=8)
+    fig.suptitle(f"video {video_id}: stored flow vs the generator's exact flow on the object "
+                 f"(+-{lim:.1f} px; EPE {err['epe']:.3f} px)")
+    return fig, table
+
+
+def _modalities_figure(source, video_id: str, title: str, num_segments: int, bound: float = 20.0) -> Figure:
     from mmlkit.data.sampling import test_indices
 
     n_rgb = source.num_frames(video_id, "RGB")
@@ -196,10 +240,11 @@ def _modalities_figure(source, video_id: str, title: str, num_segments: int) -> 
     nxt = source.read(video_id, "RGB", np.minimum(idx + 1, n_rgb - 1))
     flow = source.read(video_id, "Flow", idx)                     # (T, H, W, 2)
     diff = nxt.astype(np.int16) - rgb.astype(np.int16)            # one of RGBDiff's differences
-    # 8-bit flow maps +-20 px to 0..255 (128: no motion); at 32 px frames motions are a pixel or
-    # two, so the flow rows are shown stretched to 128 +- 24 levels (about +-3.8 px)
-    rows = [("RGB", rgb, None, (0, 255)), ("flow x", flow[..., 0], "coolwarm", (104, 152)),
-            ("flow y", flow[..., 1], "coolwarm", (104, 152)),
+    # 8-bit flow maps +-bound px to 0..255 (128: no motion); objects move a pixel or two per
+    # frame, so the flow rows are shown at +-2 px
+    lv = int(round(2.0 * 127.5 / bound))
+    rows = [("RGB", rgb, None, (0, 255)), ("flow x", flow[..., 0], "coolwarm", (128 - lv, 128 + lv)),
+            ("flow y", flow[..., 1], "coolwarm", (128 - lv, 128 + lv)),
             ("RGB diff", np.clip(diff * 2 + 128, 0, 255).astype(np.uint8), None, (0, 255))]
     t = len(idx)
     fig = Figure(figsize=(1.3 * t, 1.4 * len(rows)), layout="constrained")
@@ -213,7 +258,7 @@ def _modalities_figure(source, video_id: str, title: str, num_segments: int) -> 
                 ax.set_ylabel(name)
             if r == 0:
                 ax.set_title(f"frame {idx[k]}", fontsize=8)
-    fig.suptitle(f"video {video_id}: {title} (flow: red = +x/+y, blue = -x/-y, +-3.8 px shown)")
+    fig.suptitle(f"video {video_id}: {title} (flow: red = +x/+y, blue = -x/-y, +-2 px shown)")
     return fig
 
 
@@ -222,14 +267,31 @@ def _modalities_figure(source, video_id: str, title: str, num_segments: int) -> 
 # ---------------------------------------------------------------------------------------------
 
 def baselines(study: Study) -> Analysis:
-    """RGB, Flow and RGBDiff from image pretraining; every ensemble of them; claim 1."""
+    """RGB, Flow and RGBDiff from image pretraining; every ensemble of them; claim 1.
+
+    Beside the accuracies, the validity checks of :mod:`mmlkit.results.validity`: each model's
+    fit of its training videos next to its validation accuracy, the image-pretraining stand-in's
+    held-out accuracy, each ensemble's gain over its better member, and which classes each
+    modality sees.
+    """
     seeds = study.seeds
-    runs = {m: _per_seed(study, lambda s, m=m: study.single(m, s, init="image")) for m in MODALITIES}
+    runs = {m: _per_seed(study, lambda s, m=m: study.single(m, s, init="image"), ("centre", "train"))
+            for m in MODALITIES}
     scores = {m: _member(runs[m], 0) for m in MODALITIES}
+    fit = {m: _member(runs[m], 0, "train") for m in MODALITIES}
     acc = pd.DataFrame([r for m in MODALITIES for r in _rows(m, scores[m], seeds, modality=m)])
+    fit_acc = pd.DataFrame([r for m in MODALITIES for r in _rows(m, fit[m], seeds, modality=m)])
     res = Analysis("baselines")
-    res.tables["accuracy"] = _summary(acc, ["modality"])
+    summ = _summary(acc, ["modality"])
+    summ.insert(1, "train top-1 (%)", tables.seed_summary(fit_acc, ["modality"], "top1")["text"].to_numpy())
+    res.tables["accuracy"] = summ
     res.figures["accuracy"] = plots.accuracy_bars(acc, x="modality", title="single models, from image pretraining")
+    if study.base().data.dataset == "synthetic":
+        info = study.pretraining()
+        res.tables["pretraining"] = pd.DataFrame([{
+            "backbone": info["key"]["config"]["arch"], "images": info["key"]["config"]["n_images"],
+            "epochs": info["key"]["config"]["epochs"], "held-out shape top-1 (%)": info["heldout_top1"],
+            "held-out images": info["n_heldout"], "chance (%)": info["chance"], "hash": info["hash"]}])
     ens = pd.concat([subset_table({m: scores[m][k] for m in MODALITIES}).assign(seed=s)
                      for k, s in enumerate(seeds)], ignore_index=True)
     mean = ens.groupby(["models", "n_models"], sort=False)[["top1", "top5"]].mean().reset_index()
@@ -241,12 +303,29 @@ def baselines(study: Study) -> Analysis:
     res.tables["claim"] = pd.DataFrame([
         compare("C1", "an RGB+Flow ensemble beats the RGB model alone", "RGB + Flow ensemble", rgb_flow,
                 "RGB", scores["RGB"], seeds)])
+    res.tables["complementarity"] = pd.DataFrame([_ensemble_gain(scores, mods, seeds)
+                                                  for mods in (("RGB", "Flow"), ("RGB", "RGBDiff"), MODALITIES)])
+    names = _class_names(study)
+    per_class = validity.per_class_table(
+        {m: np.nanmean([per_class_accuracy(s.scores, s.labels) for s in scores[m]], axis=0) for m in MODALITIES},
+        names)
+    res.tables["per_class"] = per_class
+    res.figures["per_class"] = validity.per_class_figure(per_class)
     logs = pd.concat([runs[m][0].logs().assign(model=m) for m in MODALITIES], ignore_index=True)
-    res.figures["curves"] = plots.training_curves(logs, metrics=("ce", "val_top1"))
+    res.figures["curves"] = plots.training_curves(logs, metrics=("ce", "train_top1", "val_top1"))
     first = scores["RGB"][0]
     cm = confusion_matrix(first.scores.argmax(1), first.labels, first.num_classes)
-    res.figures["confusion"] = plots.confusion_heatmap(cm, _class_names(study), title=f"RGB, seed {seeds[0]}")
+    res.figures["confusion"] = plots.confusion_heatmap(cm, names, title=f"RGB, seed {seeds[0]}")
     return res
+
+
+def _ensemble_gain(scores: dict[str, list[Scores]], mods: Sequence[str], seeds: Sequence[int]) -> dict:
+    """The ensemble of ``mods`` against its better member (by mean top-1 over seeds), paired by seed."""
+    best = max(mods, key=lambda m: np.mean([_top1(s) for s in scores[m]]))
+    ens = [ensemble([scores[m][k] for m in mods]) for k in range(len(seeds))]
+    row = compare("validity", f"the {' + '.join(mods)} ensemble beats its better member ({best})",
+                  " + ".join(mods), ens, best, scores[best], seeds)
+    return {k: v for k, v in row.items() if k not in ("claim", "diff")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,14 +333,17 @@ def baselines(study: Study) -> Analysis:
 # ---------------------------------------------------------------------------------------------
 
 def initialisation(study: Study) -> Analysis:
-    """Each modality from image pretraining vs from the trained RGB model; claim 2.
+    """Convergence of every stage-1 model; each modality from image pretraining vs from the
+    trained RGB model; claim 2.
 
     A model started from the RGB model trains for the stage-2 schedule
     (:func:`mmlkit.config.finetune_epochs`), so it is compared with the same model started from
-    image pretraining and trained for the same number of epochs; the full-schedule model from
-    image pretraining (notebook 01) is shown for reference.
+    image pretraining and trained for the same number of epochs (the full schedule in the
+    default profile, as in the paper).
     """
     seeds = study.seeds
+    res = Analysis("initialisation")
+    res.tables["convergence"], res.tables["convergence_seeds"], res.figures["plateau"] = _convergence(study)
     full, short = study.base().optim.epochs, study.cohort(("RGB",), seeds[0], init="scratch",
                                                           schedule="finetune").optim.epochs
     setups = {"image": ("image", "full", f"image pretraining, {full} epochs"),
@@ -273,7 +355,6 @@ def initialisation(study: Study) -> Analysis:
               for m in MODALITIES for k, (i, sch, _) in setups.items()}
     acc = pd.DataFrame([r for (m, k), sc in scores.items()
                         for r in _rows(f"{m} from {setups[k][2]}", sc, seeds, modality=m, init=setups[k][2])])
-    res = Analysis("initialisation")
     res.tables["accuracy"] = _summary(acc, ["modality", "init"])
     res.figures["accuracy"] = plots.accuracy_bars(acc, x="modality", hue="init", title="initialisation")
     base = "image_short" if "image_short" in setups else "image"
@@ -283,6 +364,21 @@ def initialisation(study: Study) -> Analysis:
                 f"{m} from RGB", scores[(m, "rgb")], f"{m} from image", scores[(m, base)], seeds)
         for m in ("Flow", "RGBDiff", "RGB")])
     return res
+
+
+def _convergence(study: Study) -> tuple[pd.DataFrame, pd.DataFrame, Figure]:
+    """The stage-1 checks of :mod:`mmlkit.results.validity` for every modality and seed:
+    (summary per modality, one row per seed, plateau figure)."""
+    seeds, rows, curves = study.seeds, [], {}
+    for m in MODALITIES:
+        first = _per_seed(study, lambda s, m=m: study.single(m, s, init="image"), ("centre", "train"))
+        second = _per_seed(study, lambda s, m=m: study.single(m, s, init="self"))
+        rows += validity.convergence_rows(
+            m, seeds, [r.logs() for r in first], [_top1(s) for s in _member(first, 0)],
+            [_top1(s) for s in _member(second, 0)], [_top1(s) for s in _member(first, 0, "train")])
+        curves[m] = [(a.logs(), b.logs()) for a, b in zip(first, second)]
+    per_seed = pd.DataFrame(rows)
+    return validity.convergence_summary(per_seed), per_seed, validity.plateau_figure(curves)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,7 +500,10 @@ def recipe(study: Study, rgb_runs: Sequence, mml_runs: Sequence) -> Analysis:
 
 def paper_tables(study: Study) -> Analysis:
     """Every table and figure of notebooks 01-05, the headline table, claim verdicts, published numbers."""
-    parts = [baselines(study), initialisation(study), ml_vs_mml(study), modality_sets(study), test_sampling(study)]
+    from mmlkit.results.when_mml_helps import when_mml_helps
+
+    parts = [baselines(study), initialisation(study), ml_vs_mml(study), modality_sets(study), test_sampling(study),
+             when_mml_helps(study)]
     res = Analysis("")
     for part in parts:
         res.tables.update({f"{part.name}_{k}": v for k, v in part.tables.items()})
@@ -412,6 +511,7 @@ def paper_tables(study: Study) -> Analysis:
     claims = pd.concat([p.tables[k] for p in parts for k in ("claim", "rgb") if k in p.tables], ignore_index=True)
     claims = claims.sort_values("claim", kind="stable").reset_index(drop=True)
     res.tables["claims"] = claims.drop(columns=["diff"])
+    res.tables["validity"] = res.tables["initialisation_convergence"]
     res.tables["headline"], headline_acc = _headline(study)
     res.figures["headline"] = plots.accuracy_bars(headline_acc, x="experiment",
                                                   title="the single RGB model at inference, by training")

@@ -42,6 +42,7 @@ PLANS: dict[str, EvalConfig] = {
     "both": EvalConfig(mode="random", dense_number=1),
     "centre_3crops": EvalConfig(test_crops=3),
     "both_3crops": EvalConfig(mode="random", dense_number=1, test_crops=3),
+    "train": EvalConfig(split="train"),  # the centre view of every training video: the fit
 }
 
 
@@ -58,6 +59,9 @@ class Study:
         device: ``cpu`` | ``cuda``.
         workers: data loader processes.
         results_dir: the runs store (``None``: ``results/<profile>`` at the repository root).
+        synth_seed: the draw of the synthetic benchmark (``dataset="synthetic"`` only; the image
+            stand-in does not depend on it). Another draw checks that a verdict is not a
+            property of one data set.
     """
 
     profile: str = "default"
@@ -67,20 +71,22 @@ class Study:
     device: str = "cpu"
     workers: int = 0
     results_dir: str | None = None
+    synth_seed: int = 0
     _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         seeds = self.seeds if self.seeds is not None else ((0,) if self.profile == "smoke" else (0, 1, 2))
         object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
         if self.results_dir is None:
-            repo = Path(__file__).resolve().parents[2]
-            object.__setattr__(self, "results_dir", str(repo / "results" / self.profile))
+            from mmlkit.results.store import default_results_dir
+
+            object.__setattr__(self, "results_dir", str(default_results_dir(self.profile)))
 
     # ---------------------------------------------------------------- configurations
     def base(self) -> RunConfig:
         """The profile's config with this study's dataset, root, device and workers."""
         cfg = profile_config(self.profile, device=self.device)
-        data: dict = {"workers": self.workers, "dataset": self.dataset}
+        data: dict = {"workers": self.workers, "dataset": self.dataset, "synth_seed": int(self.synth_seed)}
         if self.data_root is not None:
             data["root"] = self.data_root
         elif self.dataset not in ("synthetic", "somethingv2"):
@@ -103,44 +109,56 @@ class Study:
         cfg = self.base()
         if cfg.data.dataset != "synthetic":
             return cfg.model.pretrained
-        if "image" not in self._cache:
-            from mmlkit.training import pretrain_image_backbone
+        return self.pretraining()["path"]
 
-            pcfg = pretrain_profile(self.profile)
-            tag = f"{cfg.model.arch}-{cfg.data.synth_preset}-n{pcfg.n_images}-e{pcfg.epochs}"
-            path = Path(self.results_dir) / "pretrained" / f"{tag}-image.pt"
-            if not path.exists():
-                pretrain_image_backbone(cfg.model, path, preset=cfg.data.synth_preset, seed=0,
-                                        cfg=pcfg)
-            self._cache["image"] = str(path)
+    def pretraining(self) -> dict:
+        """The image-pretraining stand-in of this study's profile (synthetic data only): its
+        stored ``pretrain.json`` (path, held-out shape accuracy, chance, ...), trained on first use
+        through :func:`mmlkit.results.store.load_or_pretrain`."""
+        if "image" not in self._cache:
+            from mmlkit.results.store import load_or_pretrain
+
+            self._cache["image"] = load_or_pretrain(pretrain_profile(self.profile), self.store)
         return self._cache["image"]
 
     def single(self, modality: str, seed: int, init: str = "image", sample: str | None = None,
-               schedule: str = "auto") -> RunConfig:
-        """One model of ``modality``, started from image pretraining, the RGB model, or scratch."""
-        return self.cohort((modality,), seed, init=init, sample=sample, schedule=schedule)
+               schedule: str = "auto", epochs: int | None = None) -> RunConfig:
+        """One model of ``modality``, started from image pretraining, the RGB model, its own
+        stage-1 model (``init="self"``: a second round of training) or scratch."""
+        return self.cohort((modality,), seed, init=init, sample=sample, schedule=schedule, epochs=epochs)
 
     def cohort(self, modalities: Sequence[str], seed: int, init: str = "rgb", mode: str = "mean_logits",
-               sample: str | None = None, schedule: str = "auto") -> RunConfig:
+               sample: str | None = None, schedule: str = "auto", epochs: int | None = None) -> RunConfig:
         """Models of ``modalities`` trained together (mutual learning when more than one).
 
         Args:
             init: ``image`` (image pretraining), ``rgb`` (the trained RGB model of the same seed:
-                stage 2 of the recipe) or ``scratch``.
+                stage 2 of the recipe), ``self`` (the stage-1 model of ``modalities[0]``, same
+                seed: a second round of training, the convergence check) or ``scratch``.
             mode: the mutual loss mode (``mean_logits`` | ``per_peer``).
             sample: training sampling (``None``: the profile's).
             schedule: ``full`` (the profile's epochs), ``finetune`` (stage-2 epochs,
-                :func:`mmlkit.config.finetune_epochs`) or ``auto`` (finetune when ``init="rgb"``).
+                :func:`mmlkit.config.finetune_epochs`) or ``auto`` (finetune when started from a
+                trained model).
+            epochs: another schedule length for the whole recipe: this run and the stage-1
+                model it starts from both train ``epochs``, with the step epochs of the
+                schedule scaled by the same factor (notebook 06's short regime).
         """
-        if init not in ("image", "rgb", "scratch"):
-            raise ValueError(f"init={init!r} must be 'image', 'rgb' or 'scratch'")
+        if init not in ("image", "rgb", "self", "scratch"):
+            raise ValueError(f"init={init!r} must be 'image', 'rgb', 'self' or 'scratch'")
         if schedule not in ("auto", "full", "finetune"):
             raise ValueError(f"schedule={schedule!r} must be 'auto', 'full' or 'finetune'")
         cfg = self.base()
-        if schedule == "finetune" or (schedule == "auto" and init == "rgb"):
+        if epochs is not None:  # the schedule shrinks as a whole: step epochs scale with it
+            full = cfg.optim.epochs
+            steps = tuple(max(1, round(e * int(epochs) / full)) for e in cfg.optim.lr_steps)
+            cfg = with_overrides(cfg, optim={"epochs": int(epochs), "lr_steps": steps})
+        elif schedule == "finetune" or (schedule == "auto" and init in ("rgb", "self")):
             cfg = with_overrides(cfg, optim={"epochs": finetune_epochs(self.profile)})
         model = {"pretrained": self.image_weights() if init == "image" else None}
-        tune_from = self.rgb_checkpoint(seed) if init == "rgb" else None
+        tune_from = None
+        if init in ("rgb", "self"):
+            tune_from = self.stage1_checkpoint("RGB" if init == "rgb" else modalities[0], seed, epochs)
         data = {"sample": sample} if sample else {}
         return with_overrides(cfg, modalities=tuple(modalities), seed=seed, tune_from=tune_from, model=model,
                               data=data, mutual={"mode": mode})
@@ -154,9 +172,14 @@ class Study:
 
     def rgb_checkpoint(self, seed: int) -> str:
         """The RGB model trained from image pretraining for ``seed`` (trained on first use)."""
-        key = ("rgb", seed)
+        return self.stage1_checkpoint("RGB", seed)
+
+    def stage1_checkpoint(self, modality: str, seed: int, epochs: int | None = None) -> str:
+        """The ``modality`` model trained from image pretraining for ``seed`` (``epochs``: another
+        schedule length than the profile's), trained on first use."""
+        key = (modality, seed, epochs)
         if key not in self._cache:
-            run = self.run(self.single("RGB", seed, init="image"))
+            run = self.run(self.single(modality, seed, init="image", epochs=epochs))
             self._cache[key] = str(run.checkpoints[0])
         return self._cache[key]
 

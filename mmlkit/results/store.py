@@ -9,6 +9,9 @@ Layout of a store (``results_dir``)::
         scores/<plan>/eval.json           the EvalConfig of the plan
         scores/<plan>/model{i}_{Mod}.npz  view-averaged validation scores (evaluation.Scores)
 
+    pretrained/<arch>_<hash>/             hash = sha256(PretrainConfig + generator version + preset)[:12]
+        backbone.pt, pretrain.json        the image-pretraining stand-in and its held-out accuracy
+
 Two notebooks asking for the same config get the same folder, so each run is trained once
 (a config whose ``tune_from`` names another run's checkpoint is simply part of its hash).
 Training is resumable (``train(..., resume=True)``), scoring is skipped when stored.
@@ -30,8 +33,9 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from mmlkit.config import EvalConfig, RunConfig
+from mmlkit.config import EvalConfig, PretrainConfig, RunConfig
 from mmlkit.errors import MmlkitError
+from mmlkit.runtime import torch_threads
 
 #: Bump when what a run folder means changes (training or scoring semantics): old runs are not reused.
 STORE_VERSION = "1"
@@ -51,6 +55,11 @@ def _write_json(path: Path, obj: Any) -> None:
 
 def _read_json(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def default_results_dir(profile: str) -> Path:
+    """``results/<profile>`` at the repository root: the store the notebooks and the CLI share."""
+    return Path(__file__).resolve().parents[2] / "results" / profile
 
 
 def run_hash(cfg: RunConfig) -> str:
@@ -188,13 +197,52 @@ class RunStore:
         return pd.DataFrame(rows)
 
 
+def pretrain_key(cfg: PretrainConfig) -> dict[str, Any]:
+    """Everything the stand-in's weights depend on: its config, the generator's version and the
+    preset's numbers (a preset of the same name may change between generator versions)."""
+    from mmlkit.data import synthetic
+
+    return {"config": cfg.to_dict(), "generator_version": synthetic.GENERATOR_VERSION,
+            "preset": asdict(synthetic.get_preset(cfg.preset)), "store_version": STORE_VERSION}
+
+
+def pretrain_hash(cfg: PretrainConfig) -> str:
+    """12 hex digits addressing an image-pretraining stand-in in a store."""
+    return hashlib.sha256(json.dumps(pretrain_key(cfg), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def load_or_pretrain(cfg: PretrainConfig, store: RunStore, progress: bool = True) -> dict[str, Any]:
+    """The stored image-pretraining stand-in of ``cfg``, trained first if missing.
+
+    The CLI (``python -m mmlkit pretrain``) and the notebooks (``Study.image_weights``) both call
+    this, so the same config gives the same file, found by the hash of everything it depends on.
+
+    Returns:
+        ``pretrain.json``: ``path`` (the backbone state dict), ``heldout_top1``, ``chance``,
+        ``n_heldout``, ``seconds``, ``hash``, ``key`` (what the hash covers), ``env``.
+    """
+    from mmlkit.training import pretrain_image_backbone
+
+    folder = store.root / "pretrained" / f"{cfg.arch}_{pretrain_hash(cfg)}"
+    info = _read_json(folder / "pretrain.json")
+    if info is not None and (folder / "backbone.pt").exists():
+        return {**info, "path": str(folder / "backbone.pt")}
+    folder.mkdir(parents=True, exist_ok=True)
+    res = pretrain_image_backbone(cfg, folder / "backbone.pt", progress=progress)
+    info = {**res, "path": str(folder / "backbone.pt"), "hash": pretrain_hash(cfg), "key": pretrain_key(cfg),
+            "env": environment()}
+    _write_json(folder / "pretrain.json", info)
+    return info
+
+
 def _default_scorer(cfg: RunConfig, checkpoint: Path, index: int, eval_cfg: EvalConfig, progress: bool):
     from mmlkit.data import build_dataset, make_loader
     from mmlkit.evaluation import score_model, view_plan
     from mmlkit.models import load_checkpoint
 
     model = load_checkpoint(checkpoint)
-    ds = build_dataset(cfg.data, cfg.data.val_split, (model.modality,), train=False, seed=cfg.seed,
+    split = cfg.data.train_split if eval_cfg.split == "train" else cfg.data.val_split
+    ds = build_dataset(cfg.data, split, (model.modality,), train=False, seed=cfg.seed,
                        eval_cfg=eval_cfg)
     loader = make_loader(ds, batch_size=eval_cfg.batch_size, shuffle=False, seed=cfg.seed, epoch=0,
                          workers=cfg.data.workers, drop_last=False)
@@ -259,7 +307,8 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
         _write_json(pdir / "eval.json", want)
         t0 = time.perf_counter()
         for i in todo:
-            s = (scorer or _default_scorer)(cfg, run.checkpoints[i], i, ecfg, progress)
+            with torch_threads(cfg.threads):
+                s = (scorer or _default_scorer)(cfg, run.checkpoints[i], i, ecfg, progress)
             s.save(run.score_path(name, i))
         info["timings"].setdefault("score_s", {})[name] = round(time.perf_counter() - t0, 3)
         info["plans"][name] = want

@@ -42,6 +42,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, rank: in
         DataError / CheckpointError: missing data root, missing ``tune_from``, foreign resume state.
         DistributedError: a peer died, hung past the timeout, or trains on other clips.
     """
+    from mmlkit.runtime import torch_threads
     from mmlkit.training import cohort, distributed, loop
 
     out_dir = Path(out_dir)
@@ -56,10 +57,12 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, rank: in
             raise ConfigError(f"world_size={world_size} / init_method={init_method!r} given without rank; "
                               "give rank, world_size and init_method together (or none for one process)")
         loop.check_request(cfg)
-        return cohort.run(cfg, out_dir, resume=resume, progress=progress)
+        with torch_threads(cfg.threads):
+            return cohort.run(cfg, out_dir, resume=resume, progress=progress)
     if world_size is None or init_method is None:
         raise ConfigError(f"rank={rank} needs world_size and init_method (e.g. tcp://127.0.0.1:23456)")
     distributed.layout(len(cfg.modalities), world_size, rank)
     loop.check_request(cfg)
-    return distributed.run(cfg, out_dir, rank=rank, world_size=world_size, init_method=init_method,
-                           resume=resume, progress=progress, timeout_s=timeout_s)
+    with torch_threads(cfg.threads):
+        return distributed.run(cfg, out_dir, rank=rank, world_size=world_size, init_method=init_method,
+                               resume=resume, progress=progress, timeout_s=timeout_s)

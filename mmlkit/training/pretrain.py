@@ -1,6 +1,6 @@
 """The stand-in for ImageNet pretraining on the embedded benchmark.
 
-:func:`pretrain_image_backbone` trains the plain 2D image backbone of ``model_cfg.arch`` (no
+:func:`pretrain_image_backbone` trains the plain 2D image backbone of ``cfg.arch`` (no
 temporal shift, RGB input) to tell the object's shape in single synthetic frames
 (``mmlkit.data.synthetic.render_images``: appearance only, no motion), and saves the
 backbone's state dict without its classifier head, in the key format that
@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmlkit.config import ModelConfig, PretrainConfig
+from mmlkit.config import PretrainConfig
 
 
 def _images_to_input(images: np.ndarray) -> torch.Tensor:
@@ -28,41 +28,58 @@ def _images_to_input(images: np.ndarray) -> torch.Tensor:
     return normalize(images[:, None, None], "RGB")[:, 0]          # (n, 1, 1, H, W, 3) -> (n, 3, H, W)
 
 
-def pretrain_image_backbone(model_cfg: ModelConfig, out_path: str | Path, preset: str = "default", seed: int = 0,
-                            cfg: PretrainConfig | None = None, progress: bool = True) -> Path:
-    """Train ``model_cfg.arch`` as an image classifier of object shapes; save its backbone weights.
+def pretrain_image_backbone(cfg: PretrainConfig, out_path: str | Path, progress: bool = True) -> dict:
+    """Train ``cfg.arch`` as an image classifier of object shapes; save its backbone weights.
 
     Args:
-        model_cfg: only ``arch`` and ``zero_init_residual`` are used.
+        cfg: the stand-in's whole configuration (:class:`~mmlkit.config.PretrainConfig`): backbone,
+            generator preset (the images' size and nuisance), seed, schedule and thread count. A
+            tenth more images than ``cfg.n_images`` are drawn as a held-out check.
         out_path: where the state dict goes (written atomically).
-        preset: synthetic preset of the images (their size: the preset's frame size).
-        seed: seeds the images, the initialisation and the batch order.
-        cfg: images, epochs, batch size and lr (:class:`~mmlkit.config.PretrainConfig`); a tenth
-            more images are drawn as a held-out check, whose accuracy is printed.
-        progress: tqdm bar.
+        progress: tqdm bar and a line with the held-out accuracy.
 
     Returns:
-        ``out_path``: a plain ``{key: tensor}`` dict of the backbone without ``fc.*``/``classifier.*``.
+        ``{"path": out_path, "heldout_top1": held-out shape accuracy (%), "chance": (%),
+        "n_heldout": images, "seconds": wall time}``. The file is a plain ``{key: tensor}`` dict
+        of the backbone without ``fc.*``/``classifier.*``.
     """
+    import time
+
+    from mmlkit.runtime import torch_threads
+
+    t0 = time.perf_counter()
+    with torch_threads(cfg.threads):
+        acc, n_val, state = _train(cfg, progress)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f"{out_path.name}.tmp-{os.getpid()}")
+    torch.save(state, tmp)
+    os.replace(tmp, out_path)
+    from mmlkit.data.synthetic import IMAGE_CLASSES
+
+    return {"path": str(out_path), "heldout_top1": acc, "chance": 100.0 / len(IMAGE_CLASSES), "n_heldout": n_val,
+            "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _train(cfg: PretrainConfig, progress: bool) -> tuple[float, int, dict]:
+    """The training itself: (held-out top-1 %, held-out images, backbone state dict)."""
     from tqdm.auto import tqdm
 
     from mmlkit.data.synthetic import IMAGE_CLASSES, render_images
     from mmlkit.models.backbones import build_backbone, feature_dim, head_name
 
-    cfg = cfg or PretrainConfig()
-    n_images, epochs, batch_size, lr = cfg.n_images, cfg.epochs, cfg.batch_size, cfg.lr
-    out_path = Path(out_path)
+    n_images, epochs, batch_size, lr, seed = cfg.n_images, cfg.epochs, cfg.batch_size, cfg.lr, cfg.seed
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x1A6E]))
     n_val = max(1, n_images // 10)
-    images, labels = render_images(n_images + n_val, rng, preset)
+    images, labels = render_images(n_images + n_val, rng, cfg.preset)
     x_all, y_all = _images_to_input(images), torch.from_numpy(labels)
     x, y, xv, yv = x_all[:n_images], y_all[:n_images], x_all[n_images:], y_all[n_images:]
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = build_backbone(model_cfg.arch, zero_init_residual=model_cfg.zero_init_residual)
-        head = head_name(model_cfg.arch)
-        fc = nn.Linear(feature_dim(net, model_cfg.arch), len(IMAGE_CLASSES))
+        net = build_backbone(cfg.arch, zero_init_residual=cfg.zero_init_residual)
+        head = head_name(cfg.arch)
+        fc = nn.Linear(feature_dim(net, cfg.arch), len(IMAGE_CLASSES))
         if head == "fc":
             net.fc = fc
         else:
@@ -92,11 +109,7 @@ def pretrain_image_backbone(model_cfg: ModelConfig, out_path: str | Path, preset
         with torch.no_grad():
             acc = float((net(xv).argmax(1) == yv).float().mean()) * 100
         if progress:
-            print(f"[mmlkit] image pretraining {model_cfg.arch}: held-out shape accuracy {acc:.1f}% "
+            print(f"[mmlkit] image pretraining {cfg.arch}: held-out shape accuracy {acc:.1f}% "
                   f"(chance {100 / len(IMAGE_CLASSES):.1f}%)", flush=True)
     state = {k: v.detach().clone() for k, v in net.state_dict().items() if not k.startswith(head + ".")}
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f"{out_path.name}.tmp-{os.getpid()}")
-    torch.save(state, tmp)
-    os.replace(tmp, out_path)
-    return out_path
+    return acc, n_val, state

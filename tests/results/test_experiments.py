@@ -15,15 +15,36 @@ from mmlkit.results.experiments import PLANS, Study
 def study(tmp_path, monkeypatch):
     st = Study(profile="default", seeds=(0, 1), results_dir=str(tmp_path))
     monkeypatch.setattr(Study, "image_weights", lambda self: "/weights/image.pt")
-    monkeypatch.setattr(Study, "rgb_checkpoint", lambda self, seed: f"/runs/rgb{seed}.pt")
+    monkeypatch.setattr(Study, "stage1_checkpoint",
+                        lambda self, m, seed, epochs=None: f"/runs/{m}{seed}" + (f"-e{epochs}" if epochs else "") + ".pt")
     return st
 
 
 def test_stage_two_starts_from_the_rgb_model_of_the_same_seed(study):
     cfg = study.cohort(("RGB", "Flow"), seed=1)
-    assert cfg.tune_from == "/runs/rgb1.pt" and cfg.model.pretrained is None
-    assert cfg.optim.epochs == finetune_epochs("default") < profile("default").optim.epochs
+    assert cfg.tune_from == "/runs/RGB1.pt" and cfg.model.pretrained is None
+    # the paper's setting: stage 2 trains the full schedule
+    assert cfg.optim.epochs == finetune_epochs("default") == profile("default").optim.epochs
     assert cfg.modalities == ("RGB", "Flow") and cfg.seed == 1
+
+
+def test_second_round_and_short_regime(study):
+    again = study.single("Flow", seed=2, init="self")
+    assert again.tune_from == "/runs/Flow2.pt" and again.optim.epochs == profile("default").optim.epochs
+    short = study.cohort(("RGB", "RGBDiff"), seed=0, init="rgb", epochs=7)
+    assert short.tune_from == "/runs/RGB0-e7.pt" and short.optim.epochs == 7
+    full = profile("default").optim
+    assert short.optim.lr_steps == tuple(round(e * 7 / full.epochs) for e in full.lr_steps)
+    stage1 = study.single("RGB", seed=0, init="image", epochs=7)
+    assert stage1.optim.epochs == 7 and stage1.model.pretrained == "/weights/image.pt"
+
+
+def test_threads_and_synth_seed_are_part_of_the_config(tmp_path):
+    a = Study(profile="default", results_dir=str(tmp_path)).base()
+    b = Study(profile="default", results_dir=str(tmp_path), synth_seed=5).base()
+    assert a.threads == 2 and a.data.synth_seed == 0 and b.data.synth_seed == 5
+    assert a.digest() != b.digest()
+    assert a.digest() != a.__class__.from_dict({**a.to_dict(), "threads": 1}).digest()
 
 
 def test_image_init_uses_the_image_weights_and_the_full_schedule(study):
@@ -48,7 +69,7 @@ def test_dataset_path_and_errors(study, tmp_path):
         study.cohort(("RGB",), 0, init="imagenet")
     with pytest.raises(ValueError, match="schedule"):
         study.cohort(("RGB",), 0, schedule="long")
-    assert {"centre", "both", "twice"} <= set(PLANS)
+    assert {"centre", "both", "twice", "train"} <= set(PLANS) and PLANS["train"].split == "train"
 
 
 def _scores(correct: np.ndarray, seed: int) -> Scores:
@@ -75,3 +96,27 @@ def test_compare_holds_only_when_the_gain_is_beyond_seed_noise():
     worse = compare("C3", "x", "B", [_scores(c, s) for c, s in zip(base, seeds)],
                     "A", [_scores(c, s) for c, s in zip(better, seeds)], seeds)
     assert worse["verdict"] == "does not hold"
+
+
+def test_compare_reports_the_seeds_by_videos_interval():
+    """The interval beside the t interval resamples seeds and videos; seeds that disagree widen it."""
+    n, seeds = 500, [0, 1, 2]
+    rng = np.random.default_rng(1)
+    base = [rng.random(n) < 0.5 for _ in seeds]
+    a = []
+    for b, gain in zip(base, (50, -20, 30)):          # +10, -4, +6 points, no other disagreement
+        c = b.copy()
+        c[np.flatnonzero(~b if gain > 0 else b)[:abs(gain)]] = gain > 0
+        a.append(c)
+    row = compare("C1", "x", "A", [_scores(c, s) for c, s in zip(a, seeds)],
+                  "B", [_scores(c, s) for c, s in zip(base, seeds)], seeds)
+    assert "95% CI (videos)" not in row and row["per seed"] == "+10.0, -4.0, +6.0"
+    lo, hi = (float(x) for x in row["95% CI (seeds × videos)"].strip("[]").split(","))
+    assert lo < 0 < hi and lo == pytest.approx(-4, abs=1.5) and hi == pytest.approx(10, abs=1.5)
+    assert row["verdict"] == "inconclusive"            # still from the t interval over seeds
+    lo_t, hi_t = (float(x) for x in row["95% CI (seeds)"].strip("[]").split(","))
+    assert lo_t < lo and hi < hi_t
+    shifted = [_scores(c, s) for c, s in zip(base, seeds)]
+    shifted[1].ids[0] = "other"
+    with pytest.raises(ValueError, match="seed 1 is scored on other videos"):
+        compare("C1", "x", "A", [_scores(c, s) for c, s in zip(a, seeds)], "B", shifted, seeds)

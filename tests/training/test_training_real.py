@@ -14,16 +14,20 @@ from mmlkit.training import pretrain_image_backbone, train
 
 
 def test_pretrain_is_deterministic_and_loadable(tmp_path):
-    mc = ModelConfig(arch="resnet_tiny", zero_init_residual=True)
-    a = pretrain_image_backbone(mc, tmp_path / "a.pt", preset="smoke", seed=3, cfg=PretrainConfig(n_images=64, epochs=1, batch_size=32),
-                                progress=False)
-    b = pretrain_image_backbone(mc, tmp_path / "b.pt", preset="smoke", seed=3, cfg=PretrainConfig(n_images=64, epochs=1, batch_size=32),
-                                progress=False)
-    sa, sb = torch.load(a, weights_only=True), torch.load(b, weights_only=True)
+    pc = PretrainConfig(arch="resnet_tiny", zero_init_residual=True, preset="smoke", seed=3, n_images=64, epochs=1,
+                        batch_size=32, threads=1)
+    a = pretrain_image_backbone(pc, tmp_path / "a.pt", progress=False)
+    b = pretrain_image_backbone(pc, tmp_path / "b.pt", progress=False)
+    assert 0 <= a["heldout_top1"] <= 100 and a["n_heldout"] == 6 and a["chance"] == 12.5
+    sa, sb = torch.load(a["path"], weights_only=True), torch.load(b["path"], weights_only=True)
     assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
     assert not any(k.startswith("fc.") for k in sa)
+    c = pretrain_image_backbone(replace(pc, seed=4), tmp_path / "c.pt", progress=False)
+    sc = torch.load(c["path"], weights_only=True)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa if sa[k].is_floating_point())
     from mmlkit.models import build_model
-    m = build_model(replace(mc, pretrained=str(a)), 7, 4, "Flow")     # loads, conv1 converted
+    mc = ModelConfig(arch="resnet_tiny", zero_init_residual=True, pretrained=a["path"])
+    m = build_model(mc, 7, 4, "Flow")     # loads, conv1 converted
     assert m(torch.zeros(1, 4, 10, 32, 32)).shape == (1, 7)
 
 
