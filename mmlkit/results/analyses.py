@@ -388,18 +388,24 @@ def _convergence(study: Study) -> tuple[pd.DataFrame, pd.DataFrame, Figure]:
 def ml_vs_mml(study: Study) -> Analysis:
     """The RGB model alone, with an RGB peer (ML) and with a Flow peer (MML), all from the RGB model."""
     seeds = study.seeds
-    stage1 = _member(_per_seed(study, lambda s: study.single("RGB", s, init="image")), 0)
-    alone = _member(_per_seed(study, lambda s: study.single("RGB", s, init="rgb")), 0)
-    ml_runs = _per_seed(study, lambda s: study.cohort(("RGB", "RGB"), s, init="rgb"))
-    mml_runs = _per_seed(study, lambda s: study.cohort(("RGB", "Flow"), s, init="rgb"))
+    plans = ("centre", "train")
+    stage1_runs = _per_seed(study, lambda s: study.single("RGB", s, init="image"), plans)
+    alone_runs = _per_seed(study, lambda s: study.single("RGB", s, init="rgb"), plans)
+    ml_runs = _per_seed(study, lambda s: study.cohort(("RGB", "RGB"), s, init="rgb"), plans)
+    mml_runs = _per_seed(study, lambda s: study.cohort(("RGB", "Flow"), s, init="rgb"), plans)
+    stage1, alone = _member(stage1_runs, 0), _member(alone_runs, 0)
     ml0, ml1 = _member(ml_runs, 0), _member(ml_runs, 1)
     mml_rgb, mml_flow = _member(mml_runs, 0), _member(mml_runs, 1)
-    parts = [("RGB, step 1 (from image)", "RGB", stage1), ("RGB alone, from RGB", "RGB", alone),
-             ("ML: RGB (model 0)", "RGB", ml0), ("ML: RGB (model 1)", "RGB", ml1),
-             ("MML: RGB", "RGB", mml_rgb), ("MML: Flow", "Flow", mml_flow)]
-    acc = pd.DataFrame([r for name, m, sc in parts for r in _rows(name, sc, seeds, modality=m)])
+    parts = [("RGB, step 1 (from image)", "RGB", stage1_runs, 0), ("RGB alone, from RGB", "RGB", alone_runs, 0),
+             ("ML: RGB (model 0)", "RGB", ml_runs, 0), ("ML: RGB (model 1)", "RGB", ml_runs, 1),
+             ("MML: RGB", "RGB", mml_runs, 0), ("MML: Flow", "Flow", mml_runs, 1)]
+    acc = pd.DataFrame([r for name, m, runs, i in parts for r in _rows(name, _member(runs, i), seeds, modality=m)])
+    fit = pd.DataFrame([r for name, m, runs, i in parts for r in _rows(name, _member(runs, i, "train"), seeds)])
     res = Analysis("ml_vs_mml")
-    res.tables["accuracy"] = _summary(acc, ["experiment"])
+    summ = _summary(acc, ["experiment"])
+    fit_text = tables.seed_summary(fit, ["experiment"], "top1").set_index("experiment")["text"]
+    summ.insert(1, "train top-1 (%)", summ["experiment"].map(fit_text).to_numpy())
+    res.tables["accuracy"] = summ
     res.figures["accuracy"] = plots.accuracy_bars(acc, x="experiment", title="the RGB model and its peers")
     ml_kl = max(float(r.logs()["kl"].abs().max()) for r in ml_runs)
     degenerate = (" [ML degenerate here: both RGB models start from the same checkpoint, see the same clips and "

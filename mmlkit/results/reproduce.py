@@ -158,7 +158,8 @@ models were still learning fast when stage 1 ended, and its Flow peer had not le
 modality when MML ended. This run changed, by the validity criteria above and without looking at
 the claims:
 - dropout 0.5 (the released code's; without it ML's two RGB peers stayed identical);
-- stage 1 trains {epochs} epochs and stage 2 the full schedule too, as in the paper;
+- stage 1 trains {epochs} epochs with a TSM-like step schedule, and stage 2 the full schedule
+  too, as in the paper (v0.1: half of it);
 - the benchmark renders at 48 px, computes Farneback flow there and stores frames and flow at 32
   px (vectors scaled, clipped at +-5 px), chosen by its error against the generator's ground
   truth (the flow-quality table in the top-level README and `benchmarks/`; `00_data_tour`);
