@@ -35,11 +35,17 @@ def regimes(study: Study) -> dict[str, int]:
     return {"converged": full, "short": max(1, full // 4)}
 
 
-def when_mml_helps(study: Study) -> Analysis:
-    """The grid of the module docstring: one row per (regime, peer), and two figures."""
+def when_mml_helps(study: Study, which: tuple[str, ...] = ("converged", "short")) -> Analysis:
+    """The grid of the module docstring: one row per (regime, peer), and two figures.
+
+    Args:
+        which: the regimes to run (names of :func:`regimes`).
+    """
     seeds = study.seeds
     rows, claims = [], []
     for regime, epochs in regimes(study).items():
+        if regime not in which:
+            continue
         ep = None if epochs == study.base().optim.epochs else epochs
         alone_runs = _per_seed(study, lambda s: study.single("RGB", s, init="rgb", epochs=ep), ("centre", "train"))
         alone = _member(alone_runs, 0)
