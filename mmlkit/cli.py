@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mmlkit.config import (ARCHS, ConfigError, DataConfig, EvalConfig, parse_modalities, pretrain_profile,
-                           PretrainConfig, profile, PROFILES, RunConfig, with_overrides)
+                           PretrainConfig, profile, PROFILES, RunConfig, scale_schedule, stage1_epochs,
+                           with_overrides)
 from mmlkit.errors import MmlkitError
 
 _DATASET_HELP = "'synthetic' (the embedded benchmark), 'somethingv2' (with --data_root) or a path to an SSv2-format folder"
@@ -175,9 +176,12 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
+def _profile_name(args: argparse.Namespace) -> str:
+    return args.profile or ("default" if args.dataset == "synthetic" else "paper")
+
+
 def _base_config(args: argparse.Namespace) -> RunConfig:
-    name = args.profile or ("default" if args.dataset == "synthetic" else "paper")
-    cfg = profile(name)
+    cfg = profile(_profile_name(args))
     data = _drop_none({
         "dataset": args.dataset, "root": args.data_root, "source": args.source, "workers": args.workers,
         "num_segments": args.num_segments, "dense_length": getattr(args, "dense_length", None),
@@ -200,6 +204,10 @@ def _base_config(args: argparse.Namespace) -> RunConfig:
 def train_config(args: argparse.Namespace) -> RunConfig:
     """The :class:`RunConfig` that ``python -m mmlkit train`` flags describe."""
     cfg = _base_config(args)
+    modalities = parse_modalities(args.modalities)
+    if len(modalities) == 1 and args.tune_from is None and args.epochs is None and args.lr_steps is None:
+        # a single model from image pretraining: its modality's stage-1 schedule, as in the notebooks
+        cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, stage1_epochs(_profile_name(args), modalities[0])))
     if args.dense_sample and args.random_sample:
         raise ConfigError("--dense_sample and --random_sample exclude each other")
     sample = "dense" if args.dense_sample else "random" if args.random_sample else None
@@ -218,7 +226,7 @@ def train_config(args: argparse.Namespace) -> RunConfig:
     if args.gpus and args.device is None:
         rank = args.rank if args.rank is not None else int(os.environ.get("RANK", 0))
         top["device"] = f"cuda:{args.gpus[rank % len(args.gpus)]}"
-    return with_overrides(cfg, modalities=parse_modalities(args.modalities), data=data, model=model,
+    return with_overrides(cfg, modalities=modalities, data=data, model=model,
                           optim=optim, mutual=mutual, **top)
 
 

@@ -48,6 +48,17 @@ def test_flags_left_out_come_from_the_profile():
     assert cfg.model == profile("smoke").model and cfg.optim == profile("smoke").optim
 
 
+def test_a_single_model_from_image_weights_gets_its_modality_schedule_as_in_the_notebooks():
+    from mmlkit.config import profile, scale_schedule, stage1_epochs
+    flow = cli.train_config(_parse("train", "synthetic", "Flow"))
+    assert flow.optim == scale_schedule(profile("default").optim, stage1_epochs("default", "Flow"))
+    assert flow.optim.epochs == 80
+    # a cohort, a stage-2 model and explicit --epochs keep the profile's or the user's schedule
+    assert cli.train_config(_parse("train", "synthetic", "RGB,Flow")).optim == profile("default").optim
+    assert cli.train_config(_parse("train", "synthetic", "Flow", "--tune_from", "rgb.pt")).optim.epochs == 40
+    assert cli.train_config(_parse("train", "synthetic", "Flow", "--epochs", "5")).optim.epochs == 5
+
+
 @pytest.mark.parametrize("argv, needle", [
     (["train", "synthetic", "RGB,Depth"], "Depth"),
     (["train", "somethingv2", "RGB"], "--data_root"),

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from mmlkit.config import (ConfigError, DataConfig, EvalConfig, ModelConfig, MutualConfig, OptimConfig,
-                           RunConfig, parse_modalities, profile, with_overrides)
+                           RunConfig, parse_modalities, profile, scale_schedule, stage1_epochs, with_overrides)
 
 
 def test_parse_modalities_authors_form():
@@ -69,3 +69,17 @@ def test_from_dict_rejects_unknown_keys():
     d["model"]["depth"] = 3
     with pytest.raises(ConfigError, match="depth"):
         RunConfig.from_dict(d)
+
+
+def test_scale_schedule_stretches_the_steps_and_stage1_epochs_default_to_the_profile():
+    opt = OptimConfig(lr_steps=(20, 28), epochs=40, warmup_epochs=1.0)
+    assert scale_schedule(opt, 40) is opt
+    long = scale_schedule(opt, 80)
+    assert (long.epochs, long.lr_steps, long.warmup_epochs, long.lr) == (80, (40, 56), 2.0, opt.lr)
+    assert scale_schedule(opt, 4).lr_steps == (2, 3)
+    with pytest.raises(ConfigError, match="epochs=0"):
+        scale_schedule(opt, 0)
+    assert stage1_epochs("default", "RGB") == profile("default").optim.epochs
+    assert stage1_epochs("smoke", "Flow") == profile("smoke").optim.epochs
+    with pytest.raises(ConfigError, match="profile"):
+        stage1_epochs("nope", "RGB")

@@ -31,7 +31,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from mmlkit.config import (EvalConfig, RunConfig, finetune_epochs, pretrain_profile, profile as profile_config,
-                           with_overrides)
+                           scale_schedule, stage1_epochs, with_overrides)
 
 #: Test view plans the notebooks use, by name (method.md's orders).
 PLANS: dict[str, EvalConfig] = {
@@ -137,9 +137,11 @@ class Study:
                 seed: a second round of training, the convergence check) or ``scratch``.
             mode: the mutual loss mode (``mean_logits`` | ``per_peer``).
             sample: training sampling (``None``: the profile's).
-            schedule: ``full`` (the profile's epochs), ``finetune`` (stage-2 epochs,
-                :func:`mmlkit.config.finetune_epochs`) or ``auto`` (finetune when started from a
-                trained model).
+            schedule: ``full`` (the stage-1 schedule: a single model trains its modality's
+                :func:`mmlkit.config.stage1_epochs`, a cohort the profile's epochs),
+                ``finetune`` (stage-2 epochs, :func:`mmlkit.config.finetune_epochs`) or ``auto``
+                (finetune when started from the RGB model, full otherwise: a second round,
+                ``init="self"``, repeats the stage-1 schedule).
             epochs: another schedule length for the whole recipe: this run and the stage-1
                 model it starts from both train ``epochs``, with the step epochs of the
                 schedule scaled by the same factor (notebook 06's short regime).
@@ -150,11 +152,11 @@ class Study:
             raise ValueError(f"schedule={schedule!r} must be 'auto', 'full' or 'finetune'")
         cfg = self.base()
         if epochs is not None:  # the schedule shrinks as a whole: step epochs scale with it
-            full = cfg.optim.epochs
-            steps = tuple(max(1, round(e * int(epochs) / full)) for e in cfg.optim.lr_steps)
-            cfg = with_overrides(cfg, optim={"epochs": int(epochs), "lr_steps": steps})
-        elif schedule == "finetune" or (schedule == "auto" and init in ("rgb", "self")):
+            cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, epochs))
+        elif schedule == "finetune" or (schedule == "auto" and init == "rgb"):
             cfg = with_overrides(cfg, optim={"epochs": finetune_epochs(self.profile)})
+        elif len(modalities) == 1:  # stage 1, or its second round: the modality's own schedule
+            cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, stage1_epochs(self.profile, modalities[0])))
         model = {"pretrained": self.image_weights() if init == "image" else None}
         tune_from = None
         if init in ("rgb", "self"):

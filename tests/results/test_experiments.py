@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmlkit.config import finetune_epochs, profile
+from mmlkit.config import finetune_epochs, profile, stage1_epochs
 from mmlkit.evaluation import Scores
 from mmlkit.results.analyses import compare
 from mmlkit.results.experiments import PLANS, Study
@@ -29,8 +29,9 @@ def test_stage_two_starts_from_the_rgb_model_of_the_same_seed(study):
 
 
 def test_second_round_and_short_regime(study):
-    again = study.single("Flow", seed=2, init="self")
-    assert again.tune_from == "/runs/Flow2.pt" and again.optim.epochs == profile("default").optim.epochs
+    again = study.single("Flow", seed=2, init="self")  # a second round repeats the stage-1 schedule
+    assert again.tune_from == "/runs/Flow2.pt" and again.optim == study.single("Flow", seed=2, init="image").optim
+    assert study.single("RGB", seed=2, init="self").optim == profile("default").optim
     short = study.cohort(("RGB", "RGBDiff"), seed=0, init="rgb", epochs=7)
     assert short.tune_from == "/runs/RGB0-e7.pt" and short.optim.epochs == 7
     full = profile("default").optim
@@ -47,12 +48,18 @@ def test_threads_and_synth_seed_are_part_of_the_config(tmp_path):
     assert a.digest() != a.__class__.from_dict({**a.to_dict(), "threads": 1}).digest()
 
 
-def test_image_init_uses_the_image_weights_and_the_full_schedule(study):
+def test_image_init_uses_the_image_weights_and_the_modality_stage1_schedule(study):
+    full = profile("default").optim
     cfg = study.single("Flow", seed=0, init="image")
     assert cfg.model.pretrained == "/weights/image.pt" and cfg.tune_from is None
-    assert cfg.optim.epochs == profile("default").optim.epochs
+    assert cfg.optim.epochs == stage1_epochs("default", "Flow") == 80 != full.epochs
+    assert cfg.optim.lr_steps == tuple(2 * e for e in full.lr_steps)  # the steps stretch with the schedule
+    assert study.single("RGB", seed=0, init="image").optim == full
     short = study.single("Flow", seed=0, init="image", schedule="finetune")
-    assert short.optim.epochs == finetune_epochs("default")
+    assert short.optim == full and short.optim.epochs == finetune_epochs("default")
+    # stage 2 and cohorts keep the profile's schedule: members of a cohort train together
+    assert study.single("Flow", seed=0, init="rgb").optim == full
+    assert study.cohort(("RGB", "Flow"), seed=0, init="image").optim == full
 
 
 def test_same_experiment_same_config_so_notebooks_share_runs(study):
