@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmlkit.data.paths import child
 from mmlkit.data.sthv2 import available_splits, find_video, split_ids
 from mmlkit.data.video import read_all_frames
 from mmlkit.errors import DataError, MmlkitError
@@ -178,11 +179,11 @@ def _write_jpegs(folder: Path, rgb: np.ndarray, qflow: np.ndarray) -> None:
 
 def output_paths(root: Path, video_id: str, jpeg: bool, pack_rgb: bool) -> dict[str, Path]:
     """The outputs :func:`extract_dataset` writes for one video (keys flow, rgb, jpeg)."""
-    out = {"flow": root / "packed" / "flow" / f"{video_id}.npy"}
+    out = {"flow": child(root / "packed" / "flow", f"{video_id}.npy")}
     if pack_rgb:
-        out["rgb"] = root / "packed" / "rgb" / f"{video_id}.npy"
+        out["rgb"] = child(root / "packed" / "rgb", f"{video_id}.npy")
     if jpeg:
-        out["jpeg"] = root / "frames" / video_id
+        out["jpeg"] = child(root / "frames", video_id)
     return out
 
 

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from mmlkit.data.paths import child
 from mmlkit.data.sthv2 import find_video
 from mmlkit.errors import DataError, VideoDecodeError
 
@@ -221,7 +222,7 @@ class PackedSource:
         self._headers: dict[tuple[str, str], tuple[tuple[int, ...], np.dtype, int]] = {}
 
     def path(self, video_id: str, modality: str) -> Path:
-        return self.root / "packed" / _kind(modality) / f"{video_id}.npy"
+        return child(self.root / "packed" / _kind(modality), f"{video_id}.npy")
 
     def has(self, video_id: str, modality: str) -> bool:
         return self.path(video_id, modality).is_file()
@@ -292,7 +293,7 @@ class FrameFolderSource:
     def num_frames(self, video_id: str, modality: str) -> int:
         key = (video_id, _kind(modality))
         if key not in self._counts:
-            folder = self.root / video_id
+            folder = child(self.root, video_id)
             if not folder.is_dir():
                 raise DataError(f"{folder}: frame folder of video {video_id!r} missing"
                                 + ("" if key[1] == "rgb" else "; " + FLOW_HINT.format(root=self.root.parent) + " --jpeg"))
@@ -309,7 +310,7 @@ class FrameFolderSource:
         return img if gray else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
     def read(self, video_id: str, modality: str, indices: np.ndarray) -> np.ndarray:
-        folder = self.root / video_id
+        folder = child(self.root, video_id)
         idx = _check_indices(indices, self.num_frames(video_id, modality), str(folder))
         if _kind(modality) == "rgb":
             return np.stack([self._imread(folder / self.rgb_template.format(i + 1), False) for i in idx.tolist()])
