@@ -127,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random_sample", action="store_true", help="dense or uniform with p=1/2 per clip")
     p.add_argument("--flip", action="store_true", default=None, help="horizontal flip, swapping left/right classes")
     p.add_argument("--tune_from", default=None, help="checkpoint every model starts from (any modality)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out (same configuration only)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run --out holds (without it, a folder holding a run is never replaced)")
     p.add_argument("--eval-freq", dest="eval_freq", type=int, default=None)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--mutual_mode", choices=("mean_logits", "per_peer"), default=None)
@@ -302,7 +304,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / cfg.digest()
     if args.resume and not out.exists():
         raise ConfigError(f"--resume: run folder {out} does not exist (pass --out with the run to continue)")
-    res = train(cfg, out, resume=args.resume, rank=args.rank, world_size=args.world_size,
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other")
+    res = train(cfg, out, resume=args.resume, overwrite=args.overwrite, rank=args.rank, world_size=args.world_size,
                 init_method=args.init_method, timeout_s=args.timeout)
     print(f"run folder: {out}")
     for m in res.metrics:

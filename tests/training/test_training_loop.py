@@ -120,8 +120,29 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path, monkeypatch):
 def test_resume_refuses_a_foreign_state(tmp_path):
     train(fk.fake_cfg(epochs=1), tmp_path, progress=False)
     (tmp_path / "done.json").unlink()
+    with pytest.raises(ConfigError, match=r"another configuration \(.*seed: 0 -> 5"):
+        train(fk.fake_cfg(epochs=2, seed=5), tmp_path, resume=True, progress=False)
+    (tmp_path / "config.json").unlink()  # the state files still carry their config's digest
     with pytest.raises(CheckpointError, match="another configuration"):
         train(fk.fake_cfg(epochs=2, seed=5), tmp_path, resume=True, progress=False)
+
+
+def test_a_finished_run_is_never_replaced_unless_asked(tmp_path):
+    cfg = fk.fake_cfg(epochs=1)
+    train(cfg, tmp_path, progress=False)
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    other = fk.fake_cfg(epochs=2)
+    for resume in (False, True):  # --resume must not report the old run's metrics as the new one's
+        with pytest.raises(ConfigError, match=r"another configuration \(optim.epochs: 1 -> 2\).*--overwrite"):
+            train(other, tmp_path, resume=resume, progress=False)
+    with pytest.raises(ConfigError, match="finished run of this configuration.*--resume"):
+        train(cfg, tmp_path, progress=False)
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="config.json: unreadable"):
+        train(cfg, tmp_path, progress=False)
+    res = train(other, tmp_path, overwrite=True, progress=False)
+    assert res.metrics[0]["epochs"] == 2 and json.loads((tmp_path / "config.json").read_text())["optim"]["epochs"] == 2
 
 
 def test_tune_from_builds_the_optimizer_after_conversion(tmp_path, monkeypatch):
@@ -176,7 +197,7 @@ def test_fresh_run_clears_stale_done(tmp_path):
     cfg = fk.fake_cfg(epochs=1)
     train(cfg, tmp_path, progress=False)
     (tmp_path / "done.json").write_text('{"models": []}')
-    res = train(cfg, tmp_path, progress=False)          # resume=False: trains again, rewrites done.json
+    res = train(cfg, tmp_path, overwrite=True, progress=False)  # trains again, rewrites done.json
     assert len(res.metrics) == 2 and '"models": []' not in (tmp_path / "done.json").read_text()
 
 
