@@ -39,6 +39,7 @@ from torch import nn
 from mmlkit.config import EvalConfig, OptimConfig, RunConfig
 from mmlkit.errors import CheckpointError, DataError
 from mmlkit.losses import mutual_kl
+from mmlkit.models.safe_load import safe_load
 
 CSV_COLUMNS: tuple[str, ...] = ("epoch", "lr", "ce", "kl", "train_top1", "val_top1", "val_top5", "seconds")
 TIMING_COLUMNS: tuple[str, ...] = ("seconds",)
@@ -395,9 +396,9 @@ def _read_state(path: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a torn file cannot happen with atomic writes, but say so if it does
-        raise CheckpointError(f"cannot read resume state {path}: {exc}; delete it to restart that run") from exc
+        return safe_load(path, "resume state")
+    except CheckpointError as exc:  # a torn file cannot happen with atomic writes, but say so if it does
+        raise CheckpointError(f"{exc}; delete it to restart that run") from None
 
 
 def available_epochs(out_dir: Path, member: Member) -> dict[int, Path]:
