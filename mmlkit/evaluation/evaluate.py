@@ -119,10 +119,11 @@ def score_model(model: torch.nn.Module, loader: Iterable[dict] | torch.utils.dat
         name, meta: stored with the result.
 
     Returns:
-        Scores with float32 (n, K) = mean over the V views of the logits. A video id seen
-        twice (the dataset replaces an undecodable video by the next readable one) is kept
-        once; ``meta["duplicates_dropped"]`` counts them and ``meta["skipped"]`` lists the
-        ids reported as skipped (the batches' ``"skipped"`` lists and ``dataset.skipped``).
+        Scores with float32 (n, K) = mean over the V views of the logits, for the n readable
+        videos: a test dataset leaves an unreadable video out (never substitutes another), and
+        ``meta["skipped"]`` lists those ids (the batches' ``"skipped"`` lists and
+        ``dataset.skipped``). A video id seen twice (a loader that substitutes, e.g. a training
+        dataset) is kept once; ``meta["duplicates_dropped"]`` counts them.
     """
     dataset = loader if isinstance(loader, torch.utils.data.Dataset) else getattr(loader, "dataset", None)
     if isinstance(loader, torch.utils.data.Dataset):
@@ -139,6 +140,9 @@ def score_model(model: torch.nn.Module, loader: Iterable[dict] | torch.utils.dat
         total = None
     for batch in tqdm(loader, total=total, disable=not progress or None, desc=f"score {name}".strip(),
                       leave=False):
+        skipped.extend(str(i) for i in batch.get("skipped", []) or [])
+        if not batch["id"]:  # every video of this batch was unreadable
+            continue
         inputs = batch["inputs"]
         x = inputs[_model_modality(model, inputs)]
         if plan is not None:
@@ -152,7 +156,6 @@ def score_model(model: torch.nn.Module, loader: Iterable[dict] | torch.utils.dat
         lab = batch["label"]
         labels.append(np.asarray(lab.cpu() if torch.is_tensor(lab) else lab, dtype=np.int64).reshape(-1))
         ids.extend(str(i) for i in batch["id"])
-        skipped.extend(str(i) for i in batch.get("skipped", []) or [])
     model.train(was_training)
     meta = dict(meta or {})
     if not ids:

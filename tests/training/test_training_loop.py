@@ -193,6 +193,43 @@ def test_skipped_videos_are_reported_and_tensorboard_written(tmp_path, monkeypat
     assert list((tmp_path / "tensorboard/model1_Flow").glob("events.out.tfevents.*"))
 
 
+def test_an_unreadable_validation_video_is_left_out_not_counted_twice(tmp_path, monkeypatch, capsys):
+    from mmlkit.data.dataset import collate
+
+    real = loop.build_dataset
+
+    class OneBad(torch.utils.data.Dataset):
+        def __init__(self, ds):
+            self.ds = ds
+
+        def __len__(self):
+            return len(self.ds)
+
+        def __getitem__(self, i):
+            item = self.ds[i]
+            return {**item, "inputs": None, "skipped": [item["id"]]} if i == 0 else item
+
+    def with_bad_val(cfg, split, mods, train_):
+        ds = real(cfg, split, mods, train_)
+        return ds if train_ else OneBad(ds)
+
+    def loader(dataset, batch_size, shuffle, seed, epoch, workers, drop_last):
+        return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate)
+
+    monkeypatch.setattr(loop, "build_dataset", with_bad_val)
+    monkeypatch.setattr(loop, "make_loader", loader)
+    cfg = fk.fake_cfg(epochs=1)
+    val = with_bad_val(cfg, "validation", ("RGB",), False)
+    skipped: set = set()
+    counts = loop.evaluate(fk.FakeTSN(fk.K, "RGB"), loader(val, 4, False, 0, 0, 0, False), "RGB", torch.device("cpu"),
+                           skipped=skipped)
+    assert int(counts[2]) == len(val) - 1 and skipped == {"0"}
+    train(cfg, tmp_path, progress=False)
+    out = capsys.readouterr().out
+    assert f"validation split: skipped 1 unreadable videos (left out: validation accuracy is over {len(val) - 1} of " \
+           f"{len(val)} videos): ['0']" in out
+
+
 def test_fresh_run_clears_stale_done(tmp_path):
     cfg = fk.fake_cfg(epochs=1)
     train(cfg, tmp_path, progress=False)
