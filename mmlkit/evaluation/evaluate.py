@@ -340,6 +340,9 @@ def test(data_cfg: DataConfig, eval_cfg: EvalConfig, weights: list[str], coeff: 
 
     if not weights:
         raise ConfigError("test: give at least one checkpoint (--weights a.pt[,b.pt])")
+    from mmlkit.runtime import check_device
+
+    check_device(device)
     if coeff is not None and len(coeff) != len(weights):
         raise ConfigError(f"coeff has {len(coeff)} weights {list(coeff)} for {len(weights)} checkpoints "
                           f"{list(weights)}; give one per checkpoint")

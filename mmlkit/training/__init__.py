@@ -46,13 +46,16 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
         DataError / CheckpointError: missing data root, missing ``tune_from``, foreign resume state.
         DistributedError: a peer died, hung past the timeout, or trains on other clips.
     """
-    from mmlkit.runtime import torch_threads
+    from mmlkit.runtime import check_device, torch_threads
     from mmlkit.training import cohort, distributed, loop
     from mmlkit.training.run_folder import check_run_folder
 
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"run folder {out_dir} is a file; give a folder (--out)")
     if check_run_folder(cfg, out_dir, resume=resume, overwrite=overwrite):
         return TrainResult.from_done(out_dir)
+    check_device(cfg.device)
     if rank is None and world_size is None and init_method is None:
         env = distributed.env_rendezvous()
         if env is not None:
