@@ -278,6 +278,19 @@ def _write_pack_meta(root: Path, meta: dict, overwrite: bool) -> None:
     os.replace(tmp, path)
 
 
+def _check_numbers(bound: float, workers: int, pack_size: int | None) -> None:
+    import math
+
+    from mmlkit.config import ConfigError
+
+    if not (isinstance(bound, (int, float)) and math.isfinite(bound) and bound > 0):
+        raise ConfigError(f"bound={bound!r} must be a finite number of pixels > 0 (flow is clipped at +-bound)")
+    if int(workers) < 1:
+        raise ConfigError(f"workers={workers!r} must be >= 1")
+    if pack_size is not None and int(pack_size) < 8:
+        raise ConfigError(f"pack_size={pack_size!r} must be None or >= 8 pixels")
+
+
 def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpeg: bool = False,
                     pack_rgb: bool = True, bound: float = 20.0, overwrite: bool = False,
                     splits: list[str] | tuple[str, ...] | None = None, dis_preset: str = "ultrafast",
@@ -302,6 +315,7 @@ def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpe
             for real SSv2). Recorded with ``bound`` in ``<root>/packed/meta.json``.
 
     Raises:
+        ConfigError: a bound, worker count or pack size out of range (before any work).
         DataError: ``packed/meta.json`` records another pack_size / bound / method than asked
             and ``overwrite`` is False (the folder would mix two encodings).
 
@@ -312,6 +326,7 @@ def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpe
     from tqdm import tqdm
 
     root = Path(root)
+    _check_numbers(bound=bound, workers=workers, pack_size=pack_size)
     _flow_fn(method, dis_preset)  # fail early on an unknown method / missing tvl1
     splits = list(splits) if splits is not None else available_splits(root)
     if not splits:
