@@ -30,6 +30,56 @@ from mmlkit.config import (ARCHS, ConfigError, DataConfig, EvalConfig, parse_mod
                            with_overrides)
 from mmlkit.errors import MmlkitError
 
+# --------------------------------------------------------------------------------------------
+# Numbers: every numeric flag is checked here, by argparse, with the flag's name and value
+# ("argument --bound: 0 is not > 0"), before any config is built or any work starts.
+# --------------------------------------------------------------------------------------------
+
+def _number(kind: type, low: float | None = None, high: float | None = None, *, low_open: bool = False,
+            high_open: bool = False):
+    """An argparse ``type=``: ``kind`` (int or float), finite, within the bounds (closed unless ``*_open``)."""
+    import math
+
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if low is not None and (value <= low if low_open else value < low):
+            raise argparse.ArgumentTypeError(f"{text} is not {'>' if low_open else '>='} {low}")
+        if high is not None and (value >= high if high_open else value > high):
+            raise argparse.ArgumentTypeError(f"{text} is not {'<' if high_open else '<='} {high}")
+        return value
+
+    convert.__name__ = kind.__name__  # argparse names the type in its messages
+    return convert
+
+
+_COUNT = _number(int, 1)              # segments, epochs, batch, threads, workers of generation, ...
+_INDEX = _number(int, 0)              # seeds, ranks, loader workers, GPU ids, epochs of lr steps
+_PIXELS = _number(int, 8)             # image sides
+_POSITIVE = _number(float, 0, low_open=True)
+_NONNEGATIVE = _number(float, 0)
+_FRACTION = _number(float, 0, 1, high_open=True)   # dropout, momentum
+_FINITE = _number(float)
+
+
+def _comma_list(item=str, what: str = "item"):
+    """An argparse ``type=`` for ``a,b,c``: every item converted by ``item``; none may be empty."""
+
+    def convert(text: str) -> list:
+        parts = [p.strip() for p in text.split(",")]
+        if not text.strip() or any(not p for p in parts):
+            raise argparse.ArgumentTypeError(f"{text!r} has an empty {what}; give a comma-separated list "
+                                             f"such as {'a.pt,b.pt' if item is str else '1,0.5'}")
+        return [item(p) for p in parts]
+
+    convert.__name__ = f"list of {what}s"
+    return convert
+
+
 _DATASET_HELP = "'synthetic' (the embedded benchmark), 'somethingv2' (with --data_root) or a path to an SSv2-format folder"
 
 
@@ -45,13 +95,13 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                    help="data root (the folder holding labels.json); for synthetic: where it is generated")
     p.add_argument("--source", choices=("auto", "packed", "video", "frames"), default=None,
                    help="read frames from packed arrays, the .webm videos or TSM-style JPEG folders")
-    p.add_argument("-j", "--workers", type=int, default=None, help="data loading worker processes")
-    p.add_argument("--num_segments", type=int, default=None, help="segments per clip (T)")
-    p.add_argument("--dense_length", type=int, default=None, help="frames spanned by a dense clip (L)")
-    p.add_argument("--input_size", type=int, default=None, help="network input side, pixels")
-    p.add_argument("--scale_size", type=int, default=None, help="test/val resize of the short side, pixels")
+    p.add_argument("-j", "--workers", type=_INDEX, default=None, help="data loading worker processes")
+    p.add_argument("--num_segments", type=_COUNT, default=None, help="segments per clip (T)")
+    p.add_argument("--dense_length", type=_COUNT, default=None, help="frames spanned by a dense clip (L)")
+    p.add_argument("--input_size", type=_PIXELS, default=None, help="network input side, pixels")
+    p.add_argument("--scale_size", type=_PIXELS, default=None, help="test/val resize of the short side, pixels")
     p.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: the profile's)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=_COUNT, default=None,
                    help="torch CPU threads, part of the run's config (default: the profile's; 2 in default)")
 
 
@@ -64,9 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", help="generate the embedded synthetic benchmark",
                        description="Write the synthetic, Something-Something-like benchmark in the SSv2 layout.")
     p.add_argument("--preset", choices=("smoke", "default", "large"), default="default")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_INDEX, default=0)
     p.add_argument("--out", default=None, help="output folder (default: the cache folder training uses)")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=_COUNT, default=2)
     p.add_argument("--no_pack", action="store_true", help="skip packed frames and optical flow")
     p.add_argument("--no_montage", action="store_true", help="skip the montage PNG")
 
@@ -74,12 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Optical flow (clipped at +-bound px, 8-bit) and packed frames for a data set.")
     p.add_argument("dataset_dir", help="folder in the SSv2 layout (labels.json, split JSONs, videos/)")
     p.add_argument("--method", choices=("dis", "farneback", "tvl1"), default="dis")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=_COUNT, default=2)
     p.add_argument("--jpeg", action="store_true", help="also write TSM-style img_/flow_x_/flow_y_ JPEG folders")
     p.add_argument("--no_pack_rgb", action="store_true", help="do not write packed RGB frames")
-    p.add_argument("--bound", type=float, default=20.0,
+    p.add_argument("--bound", type=_POSITIVE, default=20.0,
                    help="flow clip bound in pixels (of the packed size when --pack_size is given)")
-    p.add_argument("--pack_size", type=int, default=None,
+    p.add_argument("--pack_size", type=_PIXELS, default=None,
                    help="compute flow at the videos' size, then store frames and flow at this side "
                         "(vectors scaled to it); default: the videos' size")
     p.add_argument("--overwrite", action="store_true", help="redo videos already extracted")
@@ -93,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="numbers for every flag left out (mmlkit.config.pretrain_profile)")
     p.add_argument("--arch", choices=ARCHS, default=None)
     p.add_argument("--preset", choices=("smoke", "default", "large"), default=None)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (part of the config)")
+    p.add_argument("--seed", type=_INDEX, default=None)
+    p.add_argument("--threads", type=_COUNT, default=None, help="torch CPU threads (part of the config)")
     p.add_argument("--results_dir", "--results-dir", dest="results_dir", default=None,
                    help="the results store (default: results/<profile> at the repository root)")
     p.add_argument("--out", default=None, help="also copy the backbone state dict to this .pt file")
@@ -107,56 +157,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", default=None)
     p.add_argument("--shift", dest="shift", action="store_true", default=None, help="temporal shift on")
     p.add_argument("--no_shift", dest="shift", action="store_false", help="temporal shift off (plain TSN)")
-    p.add_argument("--shift_div", type=int, default=None)
+    p.add_argument("--shift_div", type=_number(int, 2), default=None)
     p.add_argument("--shift_place", choices=("blockres", "block"), default=None)
     p.add_argument("--temporal_pool", action="store_true", default=None)
     p.add_argument("--pretrained", default=None, help="'imagenet' or a path to an image-backbone state dict")
-    p.add_argument("--dropout", type=float, default=None)
+    p.add_argument("--dropout", type=_FRACTION, default=None)
     p.add_argument("--npb", dest="partial_bn", action="store_false", default=None, help="no partial BN")
     p.add_argument("--pbn", dest="partial_bn", action="store_true", help="partial BN (the released code's default)")
-    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--lr", type=_POSITIVE, default=None)
     p.add_argument("--lr_type", choices=("step", "cos"), default=None)
-    p.add_argument("--lr_steps", type=float, nargs="+", default=None)
-    p.add_argument("--warmup", type=float, default=None, help="warm-up epochs")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("-b", "--batch-size", dest="batch_size", type=int, default=None)
-    p.add_argument("--wd", "--weight-decay", dest="wd", type=float, default=None)
-    p.add_argument("--momentum", type=float, default=None)
-    p.add_argument("--gd", "--clip-gradient", dest="gd", type=float, default=None, help="gradient-norm clip")
+    p.add_argument("--lr_steps", type=_NONNEGATIVE, nargs="+", default=None)
+    p.add_argument("--warmup", type=_NONNEGATIVE, default=None, help="warm-up epochs")
+    p.add_argument("--epochs", type=_COUNT, default=None)
+    p.add_argument("-b", "--batch-size", dest="batch_size", type=_COUNT, default=None)
+    p.add_argument("--wd", "--weight-decay", dest="wd", type=_NONNEGATIVE, default=None)
+    p.add_argument("--momentum", type=_FRACTION, default=None)
+    p.add_argument("--gd", "--clip-gradient", dest="gd", type=_POSITIVE, default=None, help="gradient-norm clip")
     p.add_argument("--amp", action="store_true", default=None, help="mixed precision (CUDA)")
     p.add_argument("--dense_sample", action="store_true", help="dense sampling for training")
     p.add_argument("--random_sample", action="store_true", help="dense or uniform with p=1/2 per clip")
     p.add_argument("--flip", action="store_true", default=None, help="horizontal flip, swapping left/right classes")
     p.add_argument("--tune_from", default=None, help="checkpoint every model starts from (any modality)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
-    p.add_argument("--eval-freq", dest="eval_freq", type=int, default=None)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out (same configuration only)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run --out holds (without it, a folder holding a run is never replaced)")
+    p.add_argument("--eval-freq", dest="eval_freq", type=_COUNT, default=None)
+    p.add_argument("--seed", type=_INDEX, default=None)
     p.add_argument("--mutual_mode", choices=("mean_logits", "per_peer"), default=None)
-    p.add_argument("--temperature", type=float, default=None)
-    p.add_argument("--mutual_weight", type=float, default=None)
+    p.add_argument("--temperature", type=_POSITIVE, default=None)
+    p.add_argument("--mutual_weight", type=_NONNEGATIVE, default=None)
     p.add_argument("--tensorboard", action="store_true", default=None)
-    p.add_argument("--rank", type=int, default=None, help="this process's rank (one model per rank)")
-    p.add_argument("--world_size", type=int, default=None, help="number of processes")
+    p.add_argument("--rank", type=_INDEX, default=None, help="this process's rank (one model per rank)")
+    p.add_argument("--world_size", type=_COUNT, default=None, help="number of processes")
     p.add_argument("--init_method", default=None, help="e.g. tcp://127.0.0.1:23456 (default: env://)")
-    p.add_argument("--gpus", type=int, nargs="+", default=None, help="GPU ids; rank r uses gpus[r %% len]")
-    p.add_argument("--timeout", type=float, default=None,
+    p.add_argument("--gpus", type=_INDEX, nargs="+", default=None, help="GPU ids; rank r uses gpus[r %% len]")
+    p.add_argument("--timeout", type=_POSITIVE, default=None,
                    help="seconds to wait for a dead or hung peer before stopping (default: config.DIST_TIMEOUT_S)")
 
     p = sub.add_parser("test", help="multi-view testing and ensembles",
                        description="Score checkpoints over test views, ensemble them and print the metrics.")
     _add_data_args(p)
-    p.add_argument("--weights", required=True, help="comma-separated checkpoints")
-    p.add_argument("--coeff", default=None, help="comma-separated ensemble weights (default: all 1)")
-    p.add_argument("--test_segments", type=int, default=None)
+    p.add_argument("--weights", required=True, type=_comma_list(str, "checkpoint"), help="comma-separated checkpoints")
+    p.add_argument("--coeff", default=None, type=_comma_list(_FINITE, "weight"),
+                   help="comma-separated ensemble weights (default: all 1)")
+    p.add_argument("--test_segments", type=_COUNT, default=None)
     p.add_argument("--test_crops", type=int, choices=(1, 3, 5, 10), default=1)
     p.add_argument("--full_res", action="store_true")
     p.add_argument("--twice_sample", action="store_true")
     p.add_argument("--dense_sample", action="store_true")
     p.add_argument("--random_sample", action="store_true", help="both: the dense clips and the uniform one")
-    p.add_argument("--dense_number", type=int, default=1)
+    p.add_argument("--dense_number", type=_COUNT, default=1)
     p.add_argument("--softmax", action="store_true", help="ensemble softmax outputs instead of logits")
     p.add_argument("--csv_file", default=None, help="write the SSv2 submission format (id;top-5)")
-    p.add_argument("--batch_size", type=int, default=8)
+    p.add_argument("--batch_size", type=_COUNT, default=8)
     p.add_argument("--split", default="validation")
     p.add_argument("--out_json", default=None, help="where to write the metrics (default: beside the first weights)")
 
@@ -164,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Export one checkpoint to TorchScript and check that it scores the same.")
     p.add_argument("--weights", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--input_size", type=int, default=None, help="side of the example input (default: 224)")
+    p.add_argument("--input_size", type=_PIXELS, default=None, help="side of the example input (default: 224)")
     return ap
 
 
@@ -242,13 +295,39 @@ def eval_config(args: argparse.Namespace) -> EvalConfig:
                       softmax=args.softmax, batch_size=args.batch_size)
 
 
-def _floats(spec: str | None, name: str) -> list[float] | None:
-    if spec is None:
-        return None
-    try:
-        return [float(x) for x in spec.split(",")]
-    except ValueError:
-        raise ConfigError(f"{name}={spec!r}: give comma-separated numbers such as 1,0.5") from None
+# --------------------------------------------------------------------------------------------
+# Outputs: checked before any work, and never one of the command's own inputs
+# --------------------------------------------------------------------------------------------
+
+def check_output(flag: str, path: str | Path, *, folder: bool = False,
+                 inputs: dict[str, Sequence[str | Path]] | None = None) -> Path:
+    """``path`` (the value of ``flag``) can be written, and is none of ``inputs`` (flag -> paths).
+
+    A missing parent folder is created now, so that a long run does not fail at its last step.
+
+    Raises:
+        ConfigError: ``path`` is one of the inputs, a folder where a file is wanted (or the
+            reverse), under a file, or in a folder this user cannot write.
+    """
+    path = Path(path)
+    for in_flag, paths in (inputs or {}).items():
+        for q in paths:
+            if os.path.realpath(q) == os.path.realpath(path):
+                raise ConfigError(f"{flag} {path} is also {in_flag}: no command writes over one of its own "
+                                  f"inputs; choose another {flag}")
+    if folder and path.exists() and not path.is_dir():
+        raise ConfigError(f"{flag} {path} is a file; give a folder")
+    if not folder and path.is_dir():
+        raise ConfigError(f"{flag} {path} is a folder; give a file name")
+    parent = path if folder else path.parent
+    existing = next((p for p in (parent, *parent.parents) if p.exists()), Path("."))
+    if existing.exists() and not existing.is_dir():
+        raise ConfigError(f"{flag} {path}: {existing} is a file, not a folder")
+    if existing.exists() and not os.access(existing, os.W_OK):
+        raise ConfigError(f"{flag} {path}: this user cannot write in {existing}")
+    if not folder:
+        parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,7 +337,7 @@ def _floats(spec: str | None, name: str) -> list[float] | None:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from mmlkit.data import synthetic
 
-    out = Path(args.out) if args.out else synthetic.default_root(args.preset, args.seed)
+    out = check_output("--out", args.out, folder=True) if args.out else synthetic.default_root(args.preset, args.seed)
     root = synthetic.generate(out, preset=args.preset, seed=args.seed, workers=args.workers,
                               montage=not args.no_montage, pack=not args.no_pack)
     print(f"synthetic benchmark ({args.preset}, seed {args.seed}) in {root}")
@@ -289,13 +368,12 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     from mmlkit.results.store import RunStore, default_results_dir, load_or_pretrain
 
     cfg = pretrain_config(args)
+    out = check_output("--out", args.out) if args.out else None
     store = RunStore(args.results_dir or default_results_dir(args.profile))
     info = load_or_pretrain(cfg, store)
     print(f"image-pretrained backbone: {info['path']} (held-out shape accuracy {info['heldout_top1']:.1f}%, "
           f"chance {info['chance']:.1f}%)")
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
+    if out is not None:
         tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
         shutil.copyfile(info["path"], tmp)
         os.replace(tmp, out)
@@ -307,10 +385,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     cfg = train_config(args)  # flags are checked before the heavy imports
     from mmlkit.training import train
 
-    out = Path(args.out) if args.out else Path("runs") / cfg.digest()
+    out = check_output("--out", Path(args.out) if args.out else Path("runs") / cfg.digest(), folder=True)
     if args.resume and not out.exists():
         raise ConfigError(f"--resume: run folder {out} does not exist (pass --out with the run to continue)")
-    res = train(cfg, out, resume=args.resume, rank=args.rank, world_size=args.world_size,
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other")
+    res = train(cfg, out, resume=args.resume, overwrite=args.overwrite, rank=args.rank, world_size=args.world_size,
                 init_method=args.init_method, timeout_s=args.timeout)
     print(f"run folder: {out}")
     for m in res.metrics:
@@ -321,11 +401,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_test(args: argparse.Namespace) -> int:
     cfg = _base_config(args)
-    weights = [w for w in args.weights.split(",") if w]
-    coeff = _floats(args.coeff, "--coeff")
+    weights, coeff = args.weights, args.coeff
     if coeff is not None and len(coeff) != len(weights):
         raise ConfigError(f"--coeff has {len(coeff)} weights for {len(weights)} checkpoints")
     out_json = args.out_json or str(Path(weights[0]).with_suffix(".test.json"))
+    for flag, path in (("--out_json", out_json), ("--csv_file", args.csv_file)):
+        if path is not None:
+            check_output(flag, path, inputs={"--weights": weights})
     from mmlkit.evaluation import test
 
     test(cfg.data, eval_config(args), weights, coeff=coeff, out_json=out_json, csv_file=args.csv_file,
@@ -336,6 +418,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from mmlkit.evaluation.export import export_checkpoint
 
+    check_output("--out", args.out, inputs={"--weights": [args.weights]})
     info = export_checkpoint(args.weights, args.out, size=args.input_size)
     print(json.dumps(info, default=str))
     return 0
@@ -354,6 +437,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _COMMANDS[args.command](args)
     except (ConfigError, MmlkitError) as exc:
+        print(f"mmlkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the file system said no (disk full, permissions, a vanished folder): one line
         print(f"mmlkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -175,8 +176,12 @@ class OptimConfig:
     amp: bool = False
 
     def __post_init__(self) -> None:
-        _check(self.lr > 0, f"lr={self.lr} must be > 0")
+        _check(math.isfinite(self.lr) and self.lr > 0, f"lr={self.lr} must be a finite number > 0")
         _choice("lr_type", self.lr_type, ("step", "cos"))
+        _check(0 <= self.momentum < 1, f"momentum={self.momentum} must be in [0, 1)")
+        _check(math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+               f"weight_decay={self.weight_decay} must be a finite number >= 0")
+        _check(all(e >= 0 for e in self.lr_steps), f"lr_steps={self.lr_steps} must be epochs >= 0")
         _check(self.epochs >= 1, f"epochs={self.epochs} must be >= 1")
         _check(self.batch_size >= 1, f"batch_size={self.batch_size} must be >= 1")
         _check(self.warmup_epochs >= 0, f"warmup_epochs={self.warmup_epochs} must be >= 0")

@@ -77,3 +77,69 @@ def test_test_flags_make_an_eval_config():
     assert (ev.test_crops, ev.twice, ev.mode, ev.dense_number, ev.softmax) == (3, True, "random", 2, True)
     with pytest.raises(ConfigError):
         cli.eval_config(_parse("test", "synthetic", "--weights", "a.pt", "--dense_sample", "--random_sample"))
+
+
+# ---------------------------------------------------------------- reliability: flags and outputs
+
+@pytest.mark.parametrize("argv, needle", [
+    (["flow", "d", "--bound", "0"], "argument --bound: 0 is not > 0"),
+    (["flow", "d", "--bound", "-3"], "argument --bound: -3 is not > 0"),
+    (["flow", "d", "--workers", "0"], "argument --workers: 0 is not >= 1"),
+    (["train", "synthetic", "RGB", "--threads", "0"], "argument --threads: 0 is not >= 1"),
+    (["train", "synthetic", "RGB", "--threads", "-2"], "argument --threads: -2 is not >= 1"),
+    (["train", "synthetic", "RGB", "--momentum", "1.5"], "argument --momentum: 1.5 is not < 1"),
+    (["train", "synthetic", "RGB", "--wd=-1e-4"], "argument --wd/--weight-decay: -1e-4 is not >= 0"),
+    (["train", "synthetic", "RGB", "--lr", "inf"], "argument --lr: 'inf' is not a finite number"),
+    (["train", "synthetic", "RGB", "--dropout", "nan"], "argument --dropout: 'nan' is not a finite number"),
+    (["train", "synthetic", "RGB", "--epochs", "2.5"], "argument --epochs: '2.5' is not an integer"),
+    (["export", "--weights", "a.pt", "--out", "a.ts", "--input_size", "0"], "argument --input_size: 0 is not >= 8"),
+    (["test", "synthetic", "--weights", ""], "argument --weights: '' has an empty checkpoint"),
+    (["test", "synthetic", "--weights", "a.pt,,b.pt"], "has an empty checkpoint"),
+    (["test", "synthetic", "--weights", "a.pt,b.pt", "--coeff", "1,nan"], "argument --coeff: 'nan' is not a finite"),
+    (["test", "synthetic", "--weights", "a.pt", "--batch_size", "0"], "argument --batch_size: 0 is not >= 1"),
+])
+def test_every_numeric_flag_is_checked_with_its_name_and_value(argv, needle, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and needle in err and "Traceback" not in err
+
+
+def test_export_never_writes_over_its_input(tmp_path, capsys):
+    ck = tmp_path / "m.pt"
+    ck.write_bytes(b"precious checkpoint")
+    assert cli.main(["export", "--weights", str(ck), "--out", str(tmp_path / "." / "m.pt")]) == 2
+    assert "--out" in capsys.readouterr().err and ck.read_bytes() == b"precious checkpoint"
+    assert cli.main(["test", "synthetic", "--weights", str(ck), "--csv_file", str(ck)]) == 2
+    assert "is also --weights" in capsys.readouterr().err and ck.read_bytes() == b"precious checkpoint"
+
+
+def test_outputs_are_checked_before_any_work(tmp_path, capsys, monkeypatch):
+    import mmlkit.evaluation as ev
+
+    ran = []
+    monkeypatch.setattr(ev, "test", lambda *a, **k: ran.append(k))
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for argv, needle in ((["synth", "--out", str(afile)], "is a file; give a folder"),
+                         (["train", "synthetic", "RGB", "--out", str(afile)], "is a file; give a folder"),
+                         (["test", "synthetic", "--weights", "a.pt", "--csv_file", str(tmp_path)], "is a folder"),
+                         (["test", "synthetic", "--weights", "a.pt", "--csv_file", str(afile / "s.csv")],
+                          "is a file, not a folder")):
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert ran == []
+    # a --csv_file in a folder that does not exist yet: created now, not found missing after scoring
+    assert cli.main(["test", "synthetic", "--weights", "a.pt", "--csv_file", str(tmp_path / "new" / "s.csv")]) == 0
+    assert (tmp_path / "new").is_dir() and len(ran) == 1
+
+
+def test_a_device_this_machine_lacks_is_one_line(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert cli.main(["train", "synthetic", "RGB", "--device", "cuda", "--profile", "smoke"]) == 2
+    err = capsys.readouterr().err
+    assert "no CUDA device" in err and "--device cpu" in err and "Traceback" not in err

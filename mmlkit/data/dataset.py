@@ -10,9 +10,12 @@ that succeeded), so the clip does not depend on the number of loader workers, th
 the process; :func:`make_loader` orders items from ``torch.Generator`` seeded by ``(seed, epoch)``.
 
 Unreadable videos: when the source raises :class:`~mmlkit.errors.DataError` (which includes
-:class:`~mmlkit.errors.VideoDecodeError`) for the video of item ``i``, the dataset takes video
-``i + 1`` (wrapping) and so on; the sample keeps ``index = i`` but carries the ``id`` it really
-holds and ``skipped``: the ids it passed over. ``dataset.skipped`` (a set of ids) is updated in
+:class:`~mmlkit.errors.VideoDecodeError`) for the video of item ``i``, a training dataset takes
+video ``i + 1`` (wrapping) and so on; the sample keeps ``index = i`` but carries the ``id`` it
+really holds and ``skipped``: the ids it passed over. A test dataset (``train=False``) never
+substitutes, since that would count one video twice in an accuracy: item ``i`` comes back with
+``inputs`` None and ``skipped = [id]``, and :func:`collate` leaves it out of the batch, so
+accuracy is over the N - k readable videos. ``dataset.skipped`` (a set of ids) is updated in
 the process that ran ``__getitem__``; with ``workers > 0`` that is a worker, so the training /
 evaluation loop must aggregate from the batches: ``dataset.skipped.update(batch["skipped"])``
 (idempotent, also right with ``workers == 0``).
@@ -81,6 +84,7 @@ class ClipDataset(Dataset):
         18 RGBDiff; H = W = input_size (``scale_size`` for full-res test crops).
         ``label``: int (-1 unknown; swapped for mirrored left/right classes). ``id``: str.
         ``index``: i. ``skipped``: list of ids passed over (unreadable) to produce this item.
+        A test item whose video is unreadable has ``inputs`` None and ``skipped == [id]``.
     """
 
     def __init__(self, records: Sequence[VideoRecord], source: Any, modalities: Sequence[str] | str,
@@ -187,6 +191,14 @@ class ClipDataset(Dataset):
         index = index % n
         skipped: list[str] = []
         last: Exception | None = None
+        if not self.train:  # a test view is never replaced by another video: skip it and count it
+            rec = self.records[index]
+            try:
+                inputs, label = self._load(rec, np.random.default_rng([self.seed, self.epoch, index]))
+            except DataError:
+                self.skipped.add(rec.id)
+                return {"inputs": None, "label": -1, "id": rec.id, "index": index, "skipped": [rec.id]}
+            return {"inputs": inputs, "label": label, "id": rec.id, "index": index, "skipped": []}
         for attempt in range(n):
             rec = self.records[(index + attempt) % n]
             key = [self.seed, self.epoch, index] + ([attempt] if attempt else [])
@@ -206,14 +218,17 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     """Stack samples: inputs {m: (B, ...)}, label int64 (B,), id list[str], index int64 (B,),
     skipped list[str] (every id passed over for this batch).
 
-    The inputs go through ``default_collate``, which, in a loader worker, stacks straight into
-    shared memory (one copy instead of two on the way to the main process).
+    An unreadable test video (``inputs`` None) is left out of the batch and only listed in
+    ``skipped``; a batch of only such videos has B = 0 (``inputs`` ``{}``). The inputs go through
+    ``default_collate``, which, in a loader worker, stacks straight into shared memory (one copy
+    instead of two on the way to the main process).
     """
+    kept = [it for it in items if it["inputs"] is not None]
     return {
-        "inputs": default_collate([it["inputs"] for it in items]),
-        "label": torch.tensor([it["label"] for it in items], dtype=torch.int64),
-        "id": [it["id"] for it in items],
-        "index": torch.tensor([it["index"] for it in items], dtype=torch.int64),
+        "inputs": default_collate([it["inputs"] for it in kept]) if kept else {},
+        "label": torch.tensor([it["label"] for it in kept], dtype=torch.int64),
+        "id": [it["id"] for it in kept],
+        "index": torch.tensor([it["index"] for it in kept], dtype=torch.int64),
         "skipped": [s for it in items for s in it.get("skipped", [])],
     }
 

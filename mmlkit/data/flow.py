@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmlkit.data.paths import child
 from mmlkit.data.sthv2 import available_splits, find_video, split_ids
 from mmlkit.data.video import read_all_frames
 from mmlkit.errors import DataError, MmlkitError
@@ -178,11 +179,11 @@ def _write_jpegs(folder: Path, rgb: np.ndarray, qflow: np.ndarray) -> None:
 
 def output_paths(root: Path, video_id: str, jpeg: bool, pack_rgb: bool) -> dict[str, Path]:
     """The outputs :func:`extract_dataset` writes for one video (keys flow, rgb, jpeg)."""
-    out = {"flow": root / "packed" / "flow" / f"{video_id}.npy"}
+    out = {"flow": child(root / "packed" / "flow", f"{video_id}.npy")}
     if pack_rgb:
-        out["rgb"] = root / "packed" / "rgb" / f"{video_id}.npy"
+        out["rgb"] = child(root / "packed" / "rgb", f"{video_id}.npy")
     if jpeg:
-        out["jpeg"] = root / "frames" / video_id
+        out["jpeg"] = child(root / "frames", video_id)
     return out
 
 
@@ -277,6 +278,19 @@ def _write_pack_meta(root: Path, meta: dict, overwrite: bool) -> None:
     os.replace(tmp, path)
 
 
+def _check_numbers(bound: float, workers: int, pack_size: int | None) -> None:
+    import math
+
+    from mmlkit.config import ConfigError
+
+    if not (isinstance(bound, (int, float)) and math.isfinite(bound) and bound > 0):
+        raise ConfigError(f"bound={bound!r} must be a finite number of pixels > 0 (flow is clipped at +-bound)")
+    if int(workers) < 1:
+        raise ConfigError(f"workers={workers!r} must be >= 1")
+    if pack_size is not None and int(pack_size) < 8:
+        raise ConfigError(f"pack_size={pack_size!r} must be None or >= 8 pixels")
+
+
 def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpeg: bool = False,
                     pack_rgb: bool = True, bound: float = 20.0, overwrite: bool = False,
                     splits: list[str] | tuple[str, ...] | None = None, dis_preset: str = "ultrafast",
@@ -301,6 +315,7 @@ def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpe
             for real SSv2). Recorded with ``bound`` in ``<root>/packed/meta.json``.
 
     Raises:
+        ConfigError: a bound, worker count or pack size out of range (before any work).
         DataError: ``packed/meta.json`` records another pack_size / bound / method than asked
             and ``overwrite`` is False (the folder would mix two encodings).
 
@@ -311,6 +326,7 @@ def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpe
     from tqdm import tqdm
 
     root = Path(root)
+    _check_numbers(bound=bound, workers=workers, pack_size=pack_size)
     _flow_fn(method, dis_preset)  # fail early on an unknown method / missing tvl1
     splits = list(splits) if splits is not None else available_splits(root)
     if not splits:

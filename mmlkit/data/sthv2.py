@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mmlkit.data.paths import check_name, check_relative, child
 from mmlkit.errors import DataError, VideoDecodeError
 
 SPLIT_FILE = "something-something-v2-{split}.json"
@@ -129,7 +130,7 @@ def _records(root: str | Path, split: str) -> tuple[Path, list[dict]]:
     for i, rec in enumerate(raw):
         if not isinstance(rec, dict) or "id" not in rec:
             raise DataError(f"{path}: record {i} is {str(rec)[:80]!r}; expected an object with an \"id\"")
-        vid = str(rec["id"])
+        vid = check_name(str(rec["id"]), f"record {i} id", str(path))
         if vid in seen:
             raise DataError(f"{path}: record {i} repeats id {vid!r}")
         seen.add(vid)
@@ -207,6 +208,7 @@ def load_list_file(list_path: str | Path) -> list[VideoRecord]:
         except ValueError:
             raise DataError(f"{list_path}: line {lineno} is {line!r}; expected 'folder num_frames label' "
                             f"with non-negative integers") from None
+        check_relative(folder, f"line {lineno} folder", str(list_path))
         out.append(VideoRecord(Path(folder).name, label, num_frames, folder))
     return out
 
@@ -253,7 +255,7 @@ def find_video(root: str | Path, video_id: str) -> Path:
     tried = []
     for folder in VIDEO_DIRS:
         for ext in VIDEO_EXTS:
-            path = root / folder / f"{video_id}{ext}"
+            path = child(root / folder, f"{video_id}{ext}")
             if path.is_file():
                 return path
             tried.append(str(path))

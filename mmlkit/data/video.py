@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from mmlkit.data.paths import child
 from mmlkit.data.sthv2 import find_video
 from mmlkit.errors import DataError, VideoDecodeError
 
@@ -21,6 +22,36 @@ FLOW_HINT = "run `python -m mmlkit flow {root}` to extract optical flow"
 
 
 # ----------------------------------------------------------------------------- decoding
+def container_frames(container, stream) -> int | None:
+    """Frames the container's header promises: duration x frame rate (``None`` when it says neither)."""
+    rate = stream.average_rate or stream.guessed_rate
+    if container.duration is None or not rate:
+        return None
+    return int(round(container.duration / 1_000_000 * float(rate)))
+
+
+def check_complete(path: Path, n_frames: int, expected: int | None) -> None:
+    """A video with fewer frames than its header's duration x fps was cut short (a partial download or
+    copy): decoders read what is there without complaint, so the clip would be silently shorter.
+
+    Raises:
+        VideoDecodeError: more than one frame (and 2%) missing.
+    """
+    if expected is not None and n_frames < expected - max(1, 0.02 * expected):
+        raise VideoDecodeError(path, f"truncated: {n_frames} frames present, the header's duration x fps "
+                                     f"promises {expected} (a partial download or copy?)")
+
+
+def _probe_expected(path: Path) -> int | None:
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            return container_frames(container, container.streams.video[0])
+    except Exception:  # noqa: BLE001 - no metadata to check against; the decoder's own errors stand
+        return None
+
+
 class _PyAVReader:
     """Sequential PyAV decoding; keeps only the frames asked for."""
 
@@ -36,10 +67,12 @@ class _PyAVReader:
                 stream = container.streams.video[0]
                 # stream.frames is 0 for webm: count the packets instead (no decoding).
                 n = stream.frames or sum(1 for p in container.demux(stream) if p.size)
+                expected = container_frames(container, stream)
         except (IndexError, av.FFmpegError, OSError) as exc:
             raise VideoDecodeError(path, f"PyAV cannot open it: {exc or type(exc).__name__}") from exc
         if n <= 0:
             raise VideoDecodeError(path, "no video frames")
+        check_complete(path, n, expected)
         self._len = n
 
     def __len__(self) -> int:
@@ -90,6 +123,7 @@ class _DecordReader:
         self._len = len(self._vr)
         if self._len <= 0:
             raise RuntimeError("decord reports 0 frames")
+        check_complete(path, self._len, _probe_expected(path))
 
     def __len__(self) -> int:
         return self._len
@@ -144,6 +178,8 @@ def open_video(path: str | Path, backend: str = "auto") -> VideoReader:
     if backend in ("auto", "decord"):
         try:
             return _DecordReader(path)
+        except VideoDecodeError:  # truncated: PyAV would read the same frames
+            raise
         except ImportError as exc:
             decord_error = f"decord not installed ({exc})"
         except Exception as exc:  # decord's errors are plain RuntimeErrors
@@ -221,7 +257,7 @@ class PackedSource:
         self._headers: dict[tuple[str, str], tuple[tuple[int, ...], np.dtype, int]] = {}
 
     def path(self, video_id: str, modality: str) -> Path:
-        return self.root / "packed" / _kind(modality) / f"{video_id}.npy"
+        return child(self.root / "packed" / _kind(modality), f"{video_id}.npy")
 
     def has(self, video_id: str, modality: str) -> bool:
         return self.path(video_id, modality).is_file()
@@ -292,7 +328,7 @@ class FrameFolderSource:
     def num_frames(self, video_id: str, modality: str) -> int:
         key = (video_id, _kind(modality))
         if key not in self._counts:
-            folder = self.root / video_id
+            folder = child(self.root, video_id)
             if not folder.is_dir():
                 raise DataError(f"{folder}: frame folder of video {video_id!r} missing"
                                 + ("" if key[1] == "rgb" else "; " + FLOW_HINT.format(root=self.root.parent) + " --jpeg"))
@@ -309,7 +345,7 @@ class FrameFolderSource:
         return img if gray else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
     def read(self, video_id: str, modality: str, indices: np.ndarray) -> np.ndarray:
-        folder = self.root / video_id
+        folder = child(self.root, video_id)
         idx = _check_indices(indices, self.num_frames(video_id, modality), str(folder))
         if _kind(modality) == "rgb":
             return np.stack([self._imread(folder / self.rgb_template.format(i + 1), False) for i in idx.tolist()])

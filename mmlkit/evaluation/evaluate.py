@@ -119,10 +119,11 @@ def score_model(model: torch.nn.Module, loader: Iterable[dict] | torch.utils.dat
         name, meta: stored with the result.
 
     Returns:
-        Scores with float32 (n, K) = mean over the V views of the logits. A video id seen
-        twice (the dataset replaces an undecodable video by the next readable one) is kept
-        once; ``meta["duplicates_dropped"]`` counts them and ``meta["skipped"]`` lists the
-        ids reported as skipped (the batches' ``"skipped"`` lists and ``dataset.skipped``).
+        Scores with float32 (n, K) = mean over the V views of the logits, for the n readable
+        videos: a test dataset leaves an unreadable video out (never substitutes another), and
+        ``meta["skipped"]`` lists those ids (the batches' ``"skipped"`` lists and
+        ``dataset.skipped``). A video id seen twice (a loader that substitutes, e.g. a training
+        dataset) is kept once; ``meta["duplicates_dropped"]`` counts them.
     """
     dataset = loader if isinstance(loader, torch.utils.data.Dataset) else getattr(loader, "dataset", None)
     if isinstance(loader, torch.utils.data.Dataset):
@@ -139,6 +140,9 @@ def score_model(model: torch.nn.Module, loader: Iterable[dict] | torch.utils.dat
         total = None
     for batch in tqdm(loader, total=total, disable=not progress or None, desc=f"score {name}".strip(),
                       leave=False):
+        skipped.extend(str(i) for i in batch.get("skipped", []) or [])
+        if not batch["id"]:  # every video of this batch was unreadable
+            continue
         inputs = batch["inputs"]
         x = inputs[_model_modality(model, inputs)]
         if plan is not None:
@@ -152,7 +156,6 @@ def score_model(model: torch.nn.Module, loader: Iterable[dict] | torch.utils.dat
         lab = batch["label"]
         labels.append(np.asarray(lab.cpu() if torch.is_tensor(lab) else lab, dtype=np.int64).reshape(-1))
         ids.extend(str(i) for i in batch["id"])
-        skipped.extend(str(i) for i in batch.get("skipped", []) or [])
     model.train(was_training)
     meta = dict(meta or {})
     if not ids:
@@ -282,6 +285,26 @@ def _write_json(obj: dict, path: str | Path) -> None:
     os.replace(tmp, path)
 
 
+def check_models_fit_data(data_cfg: DataConfig, weights: Sequence[str], models: Sequence[torch.nn.Module]) -> None:
+    """Before any scoring: every model predicts the data set's classes and reads a known modality.
+
+    Raises:
+        CheckpointError: a model's class count differs from ``labels.json``'s (naming both), or
+            its modality is not one the data layer provides.
+    """
+    from mmlkit.config import MODALITIES
+    from mmlkit.data import num_classes, resolve_root
+
+    n_data = num_classes(data_cfg)
+    for w, m in zip(weights, models):
+        if m.num_classes != n_data:
+            raise CheckpointError(f"{w} predicts {m.num_classes} classes, but the data set "
+                                  f"({resolve_root(data_cfg) / 'labels.json'}) has {n_data}: scores would be "
+                                  "meaningless; test a checkpoint on the data set it was trained for")
+        if m.modality not in MODALITIES:
+            raise CheckpointError(f"{w} is a {m.modality!r} model; the data layer provides {', '.join(MODALITIES)}")
+
+
 def test(data_cfg: DataConfig, eval_cfg: EvalConfig, weights: list[str], coeff: Sequence[float] | None = None,
          out_json: str | Path | None = None, csv_file: str | Path | None = None, split: str = "validation",
          device: str = "cpu", workers: int = 0, softmax: bool = False, progress: bool = True) -> dict[str, Any]:
@@ -308,7 +331,8 @@ def test(data_cfg: DataConfig, eval_cfg: EvalConfig, weights: list[str], coeff: 
 
     Raises:
         ConfigError: no weights or a ``coeff`` of the wrong length.
-        CheckpointError: checkpoints that disagree on classes or segments.
+        CheckpointError: checkpoints that disagree on classes or segments, or whose classes are
+            not the data set's (checked before any video is scored).
         DataError: an empty split.
     """
     from mmlkit.data import build_dataset, make_loader
@@ -316,6 +340,9 @@ def test(data_cfg: DataConfig, eval_cfg: EvalConfig, weights: list[str], coeff: 
 
     if not weights:
         raise ConfigError("test: give at least one checkpoint (--weights a.pt[,b.pt])")
+    from mmlkit.runtime import check_device
+
+    check_device(device)
     if coeff is not None and len(coeff) != len(weights):
         raise ConfigError(f"coeff has {len(coeff)} weights {list(coeff)} for {len(weights)} checkpoints "
                           f"{list(weights)}; give one per checkpoint")
@@ -328,6 +355,7 @@ def test(data_cfg: DataConfig, eval_cfg: EvalConfig, weights: list[str], coeff: 
         if eval_cfg.test_segments is None and m.num_segments != models[0].num_segments:
             raise CheckpointError(f"{w} was trained with {m.num_segments} segments but {weights[0]} with "
                                   f"{models[0].num_segments}; set --test_segments to test both on one count")
+    check_models_fit_data(data_cfg, weights, models)
     plan = view_plan(eval_cfg, models[0].num_segments)
     dcfg = replace(data_cfg, num_segments=plan.num_segments)
     notes: list[str] = []

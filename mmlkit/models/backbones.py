@@ -184,10 +184,9 @@ def load_image_weights(backbone: nn.Module, arch: str, pretrained: str) -> None:
         if not path.is_file():
             raise CheckpointError(f"pretrained weights file {path} does not exist "
                                   f"(expected a state dict of the plain {arch} image backbone)")
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle with code, corrupt file, ...
-        raise CheckpointError(f"{path} is not a plain state dict readable with weights_only=True: {exc}") from exc
+    from mmlkit.models.safe_load import safe_load
+
+    sd = safe_load(path, "pretrained weights")
     if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
         sd = sd["state_dict"]
     if not isinstance(sd, dict):

@@ -27,6 +27,7 @@ from torch import nn
 
 from mmlkit.errors import CheckpointError
 from mmlkit.models import backbones as bb
+from mmlkit.models.safe_load import safe_load
 from mmlkit.models.tsn import TSN
 
 FORMAT = "mmlkit.tsn"
@@ -209,14 +210,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
             holding code); not a state dict.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"{path} is not a plain checkpoint (refused by torch.load(weights_only=True); "
-                              f"a pickle holding code is never loaded): {type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+    obj = safe_load(path)
     if not isinstance(obj, dict):
         raise CheckpointError(f"{path} holds a {type(obj).__name__}, expected a dict with a state_dict")
     if obj.get("format") == FORMAT:

@@ -12,9 +12,9 @@ from mmlkit.training.pretrain import pretrain_image_backbone
 __all__ = ["train", "TrainResult", "pretrain_image_backbone", "train_one_epoch", "evaluate"]
 
 
-def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, rank: int | None = None,
-          world_size: int | None = None, init_method: str | None = None, progress: bool = True,
-          timeout_s: float | None = None) -> TrainResult:
+def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False,
+          rank: int | None = None, world_size: int | None = None, init_method: str | None = None,
+          progress: bool = True, timeout_s: float | None = None) -> TrainResult:
     """Train the cohort of ``cfg.modalities`` (W models), each with CE + the mutual term.
 
     Process model: with ``rank`` None and no torchrun environment, all W models train in this
@@ -32,22 +32,30 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, rank: in
             end; ``tensorboard/`` when ``cfg.tensorboard``.
         resume: continue from the last finished epoch in ``out_dir`` (returns at once when
             ``done.json`` exists). Same final weights and CSV rows (but timing) as one uninterrupted run.
+        overwrite: replace whatever run ``out_dir`` holds. Without it a folder that holds a run of
+            another configuration, or of this one without ``resume``, is an error
+            (:func:`~mmlkit.training.run_folder.check_run_folder`).
         rank, world_size, init_method: the authors' one-command-per-rank form.
         progress: tqdm bars (rank 0 only when distributed).
         timeout_s: distributed only: seconds a collective waits for a dead or hung peer before
             :class:`~mmlkit.errors.DistributedError` (default ``distributed.DEFAULT_TIMEOUT_S``).
 
     Raises:
-        ConfigError: world_size not a multiple of W, rank without world_size/init_method.
+        ConfigError: world_size not a multiple of W, rank without world_size/init_method, an
+            ``out_dir`` holding another run.
         DataError / CheckpointError: missing data root, missing ``tune_from``, foreign resume state.
         DistributedError: a peer died, hung past the timeout, or trains on other clips.
     """
-    from mmlkit.runtime import torch_threads
+    from mmlkit.runtime import check_device, torch_threads
     from mmlkit.training import cohort, distributed, loop
+    from mmlkit.training.run_folder import check_run_folder
 
     out_dir = Path(out_dir)
-    if resume and (out_dir / "done.json").exists():
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"run folder {out_dir} is a file; give a folder (--out)")
+    if check_run_folder(cfg, out_dir, resume=resume, overwrite=overwrite):
         return TrainResult.from_done(out_dir)
+    check_device(cfg.device)
     if rank is None and world_size is None and init_method is None:
         env = distributed.env_rendezvous()
         if env is not None:

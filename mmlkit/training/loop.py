@@ -39,6 +39,7 @@ from torch import nn
 from mmlkit.config import EvalConfig, OptimConfig, RunConfig
 from mmlkit.errors import CheckpointError, DataError
 from mmlkit.losses import mutual_kl
+from mmlkit.models.safe_load import safe_load
 
 CSV_COLUMNS: tuple[str, ...] = ("epoch", "lr", "ce", "kl", "train_top1", "val_top1", "val_top5", "seconds")
 TIMING_COLUMNS: tuple[str, ...] = ("seconds",)
@@ -322,18 +323,23 @@ def train_one_epoch(members: list[Member], loader: Any, comm: Any, cfg: RunConfi
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: Any, modality: str, device: torch.device,
-             progress: bool = False) -> torch.Tensor:
+             progress: bool = False, skipped: set | None = None) -> torch.Tensor:
     """Correct counts of one model on validation views.
 
     Batches hold ``inputs[modality]`` float (B, V, T, C, H, W) (or (B, T, C, H, W)); the logits are
     averaged over the V views. Returns float64 tensor [top1 correct, top5 correct, n] (counts,
-    so that shards can be summed).
+    so that shards can be summed); n counts the readable videos only, and the ids of the
+    unreadable ones are added to ``skipped``.
     """
     from tqdm.auto import tqdm
 
     model.eval()
     counts = torch.zeros(3, dtype=torch.float64)
     for batch in tqdm(loader, desc=f"val {modality}", disable=not progress or None, leave=False):
+        if skipped is not None:
+            skipped.update(batch.get("skipped", ()))
+        if not batch["id"]:
+            continue
         x = batch["inputs"][modality].to(device)
         labels = batch["label"].to(device)
         if x.dim() == 6:
@@ -395,9 +401,9 @@ def _read_state(path: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a torn file cannot happen with atomic writes, but say so if it does
-        raise CheckpointError(f"cannot read resume state {path}: {exc}; delete it to restart that run") from exc
+        return safe_load(path, "resume state")
+    except CheckpointError as exc:  # a torn file cannot happen with atomic writes, but say so if it does
+        raise CheckpointError(f"{exc}; delete it to restart that run") from None
 
 
 def available_epochs(out_dir: Path, member: Member) -> dict[int, Path]:
@@ -496,16 +502,22 @@ def fit(cfg: RunConfig, out_dir: Path, members: list[Member], comm: Any, device:
         stats = train_one_epoch(members, loader, comm, cfg, epoch, device, progress, skipped=skipped)
         last = epoch + 1 == cfg.optim.epochs
         val = [None] * len(members)
+        val_skipped: set = set()
         if (epoch + 1) % cfg.eval_freq == 0 or last:
             vloader = make_loader(val_ds, cfg.optim.batch_size, False, cfg.seed, 0, cfg.data.workers, False)
             for k, m in enumerate(members):
-                c = comm.reduce_counts(m, evaluate(m.model, vloader, m.modality, device, progress))
+                c = comm.reduce_counts(m, evaluate(m.model, vloader, m.modality, device, progress, val_skipped))
                 val[k] = (100.0 * float(c[0]) / max(1.0, float(c[2])), 100.0 * float(c[1]) / max(1.0, float(c[2])))
         skipped = sorted(skipped | set(getattr(train_ds, "skipped", ()) or ()))
-        if skipped and comm.replica == 0 and comm.is_writer(members[0]):
-            print(f"[mmlkit] epoch {epoch + 1} ({', '.join(m.name for m in members)}): skipped {len(skipped)} "
-                  f"unreadable videos (each replaced by the next readable one): {skipped[:10]}"
-                  f"{' ...' if len(skipped) > 10 else ''}", flush=True)
+        if comm.replica == 0 and comm.is_writer(members[0]):
+            names = ", ".join(m.name for m in members)
+            for ids, split, what in ((skipped, cfg.data.train_split, "each replaced by the next readable one"),
+                                     (sorted(val_skipped), cfg.data.val_split,
+                                      f"left out: validation accuracy is over {len(val_ds) - len(val_skipped)} "
+                                      f"of {len(val_ds)} videos")):
+                if ids:
+                    print(f"[mmlkit] epoch {epoch + 1} ({names}): {split} split: skipped {len(ids)} unreadable "
+                          f"videos ({what}): {ids[:10]}{' ...' if len(ids) > 10 else ''}", flush=True)
         seconds = time.perf_counter() - t0
         for k, m in enumerate(members):
             row = dict(epoch=epoch + 1, **stats[k], val_top1=val[k][0] if val[k] else None,

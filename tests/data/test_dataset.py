@@ -150,6 +150,22 @@ def test_unreadable_video_is_skipped_and_reported(root):
     assert ds_rgb[2]["id"] == "3"                                         # RGB alone reads fine
 
 
+def test_a_test_view_is_never_substituted_but_left_out_and_counted(root):
+    (root / "packed" / "flow" / "3.npy").write_bytes(b"not a npy file")
+    ds = DS.build_dataset(cfg(root), "train", ("RGB", "Flow"), False, seed=0, eval_cfg=EvalConfig())
+    s = ds[2]
+    assert s["id"] == "3" and s["inputs"] is None and s["skipped"] == ["3"] and ds.skipped == {"3"}
+    for workers in (0, 1):
+        ids, skipped = [], []
+        for batch in DS.make_loader(ds, 3, False, 0, 0, workers=workers, drop_last=False):
+            ids += batch["id"]
+            skipped += batch["skipped"]
+            assert batch["inputs"]["RGB"].shape[0] == len(batch["id"]) == len(batch["label"])
+        assert "3" not in ids and len(ids) == len(ds) - 1 and len(set(ids)) == len(ids) and skipped == ["3"]
+    only_bad = DS.collate([ds[2]])
+    assert only_bad["id"] == [] and only_bad["inputs"] == {} and only_bad["skipped"] == ["3"]
+
+
 def test_all_unreadable_raises(tmp_path):
     root = make_root(tmp_path / "d", n_videos=2)
     for p in (root / "packed" / "rgb").glob("*.npy"):

@@ -135,3 +135,13 @@ def test_extract_real_h264_clip(tmp_path):
     assert flow.shape == (119, 144, 176, 2)
     v = dequantize_flow(np.asarray(flow))
     assert np.abs(v).mean() > 0.05 and np.abs(v).max() > 1  # a real scene moves
+
+
+@pytest.mark.parametrize("kw, needle", [({"bound": 0}, "bound=0"), ({"bound": -2.0}, "bound=-2.0"),
+                                        ({"bound": float("nan")}, "bound=nan"), ({"workers": 0}, "workers=0"),
+                                        ({"pack_size": 0}, "pack_size=0")])
+def test_extract_dataset_checks_its_numbers_before_any_work(tmp_path, kw, needle):
+    from mmlkit.config import ConfigError
+
+    with pytest.raises(ConfigError, match=needle):
+        extract_dataset(tmp_path / "nothing-here", **kw)

@@ -18,8 +18,8 @@ def ckpts(tmp_path_factory):
     d = tmp_path_factory.mktemp("ck")
     torch.manual_seed(0)
     out = {}
-    for mod, t in (("RGB", 4), ("Flow", 4), ("RGB8", 8)):
-        m = models.TSN(k, t, mod[:3] if mod == "RGB8" else mod, arch="resnet_tiny", dropout=0.0)
+    for mod, t, kk in (("RGB", 4, k), ("Flow", 4, k), ("RGB8", 8, k), ("RGB_more", 4, k + 3), ("RGB_fewer", 4, k - 1)):
+        m = models.TSN(kk, t, "Flow" if mod == "Flow" else "RGB", arch="resnet_tiny", dropout=0.0)
         out[mod] = str(models.save_checkpoint(d / f"{mod}.pt", m, epoch=0))
     return cfg, out, d
 
@@ -50,6 +50,20 @@ def test_bad_ensembles(ckpts):
         test(cfg.data, EvalConfig(), [ck["RGB"], ck["RGB8"]])
     with pytest.raises(ConfigError, match="at least one"):
         test(cfg.data, EvalConfig(), [])
+
+
+@pytest.mark.parametrize("which", ["RGB_more", "RGB_fewer"])
+def test_a_checkpoint_of_other_classes_is_refused_before_scoring(ckpts, which, monkeypatch):
+    from mmlkit import data
+    from mmlkit.evaluation import evaluate, test
+
+    cfg, ck, _ = ckpts
+    monkeypatch.setattr(evaluate, "score_model", lambda *a, **k: pytest.fail("scored before checking the classes"))
+    k = data.num_classes(cfg.data)
+    n = k + 3 if which == "RGB_more" else k - 1
+    with pytest.raises(CheckpointError, match=rf"{which}\.pt predicts {n} classes, but the data set \(.*labels\.json\) "
+                                              rf"has {k}"):
+        test(cfg.data, EvalConfig(), [ck[which]])
 
 
 def test_export_checkpoint(ckpts):

@@ -120,8 +120,29 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path, monkeypatch):
 def test_resume_refuses_a_foreign_state(tmp_path):
     train(fk.fake_cfg(epochs=1), tmp_path, progress=False)
     (tmp_path / "done.json").unlink()
+    with pytest.raises(ConfigError, match=r"another configuration \(.*seed: 0 -> 5"):
+        train(fk.fake_cfg(epochs=2, seed=5), tmp_path, resume=True, progress=False)
+    (tmp_path / "config.json").unlink()  # the state files still carry their config's digest
     with pytest.raises(CheckpointError, match="another configuration"):
         train(fk.fake_cfg(epochs=2, seed=5), tmp_path, resume=True, progress=False)
+
+
+def test_a_finished_run_is_never_replaced_unless_asked(tmp_path):
+    cfg = fk.fake_cfg(epochs=1)
+    train(cfg, tmp_path, progress=False)
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    other = fk.fake_cfg(epochs=2)
+    for resume in (False, True):  # --resume must not report the old run's metrics as the new one's
+        with pytest.raises(ConfigError, match=r"another configuration \(optim.epochs: 1 -> 2\).*--overwrite"):
+            train(other, tmp_path, resume=resume, progress=False)
+    with pytest.raises(ConfigError, match="finished run of this configuration.*--resume"):
+        train(cfg, tmp_path, progress=False)
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="config.json: unreadable"):
+        train(cfg, tmp_path, progress=False)
+    res = train(other, tmp_path, overwrite=True, progress=False)
+    assert res.metrics[0]["epochs"] == 2 and json.loads((tmp_path / "config.json").read_text())["optim"]["epochs"] == 2
 
 
 def test_tune_from_builds_the_optimizer_after_conversion(tmp_path, monkeypatch):
@@ -172,11 +193,48 @@ def test_skipped_videos_are_reported_and_tensorboard_written(tmp_path, monkeypat
     assert list((tmp_path / "tensorboard/model1_Flow").glob("events.out.tfevents.*"))
 
 
+def test_an_unreadable_validation_video_is_left_out_not_counted_twice(tmp_path, monkeypatch, capsys):
+    from mmlkit.data.dataset import collate
+
+    real = loop.build_dataset
+
+    class OneBad(torch.utils.data.Dataset):
+        def __init__(self, ds):
+            self.ds = ds
+
+        def __len__(self):
+            return len(self.ds)
+
+        def __getitem__(self, i):
+            item = self.ds[i]
+            return {**item, "inputs": None, "skipped": [item["id"]]} if i == 0 else item
+
+    def with_bad_val(cfg, split, mods, train_):
+        ds = real(cfg, split, mods, train_)
+        return ds if train_ else OneBad(ds)
+
+    def loader(dataset, batch_size, shuffle, seed, epoch, workers, drop_last):
+        return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate)
+
+    monkeypatch.setattr(loop, "build_dataset", with_bad_val)
+    monkeypatch.setattr(loop, "make_loader", loader)
+    cfg = fk.fake_cfg(epochs=1)
+    val = with_bad_val(cfg, "validation", ("RGB",), False)
+    skipped: set = set()
+    counts = loop.evaluate(fk.FakeTSN(fk.K, "RGB"), loader(val, 4, False, 0, 0, 0, False), "RGB", torch.device("cpu"),
+                           skipped=skipped)
+    assert int(counts[2]) == len(val) - 1 and skipped == {"0"}
+    train(cfg, tmp_path, progress=False)
+    out = capsys.readouterr().out
+    assert f"validation split: skipped 1 unreadable videos (left out: validation accuracy is over {len(val) - 1} of " \
+           f"{len(val)} videos): ['0']" in out
+
+
 def test_fresh_run_clears_stale_done(tmp_path):
     cfg = fk.fake_cfg(epochs=1)
     train(cfg, tmp_path, progress=False)
     (tmp_path / "done.json").write_text('{"models": []}')
-    res = train(cfg, tmp_path, progress=False)          # resume=False: trains again, rewrites done.json
+    res = train(cfg, tmp_path, overwrite=True, progress=False)  # trains again, rewrites done.json
     assert len(res.metrics) == 2 and '"models": []' not in (tmp_path / "done.json").read_text()
 
 
