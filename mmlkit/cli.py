@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mmlkit.config import (ARCHS, ConfigError, DataConfig, EvalConfig, parse_modalities, pretrain_profile,
-                           PretrainConfig, profile, PROFILES, RunConfig, scale_schedule, stage1_epochs,
-                           with_overrides)
+                           PretrainConfig, finetune_epochs, profile, PROFILES, RunConfig, scale_schedule,
+                           stage1_epochs, with_overrides)
 from mmlkit.errors import MmlkitError
 
 # --------------------------------------------------------------------------------------------
@@ -258,9 +258,12 @@ def train_config(args: argparse.Namespace) -> RunConfig:
     """The :class:`RunConfig` that ``python -m mmlkit train`` flags describe."""
     cfg = _base_config(args)
     modalities = parse_modalities(args.modalities)
-    if len(modalities) == 1 and args.tune_from is None and args.epochs is None and args.lr_steps is None:
-        # a single model from image pretraining: its modality's stage-1 schedule, as in the notebooks
-        cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, stage1_epochs(_profile_name(args), modalities[0])))
+    if args.epochs is None and args.lr_steps is None:  # the schedule the notebooks use for the same run
+        name = _profile_name(args)
+        if args.tune_from is not None:  # stage 2: as long as the members' modalities need
+            cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, finetune_epochs(name, modalities)))
+        elif len(modalities) == 1:  # a single model from image pretraining: its modality's stage 1
+            cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, stage1_epochs(name, modalities[0])))
     if args.dense_sample and args.random_sample:
         raise ConfigError("--dense_sample and --random_sample exclude each other")
     sample = "dense" if args.dense_sample else "random" if args.random_sample else None

@@ -53,9 +53,11 @@ def test_a_single_model_from_image_weights_gets_its_modality_schedule_as_in_the_
     flow = cli.train_config(_parse("train", "synthetic", "Flow"))
     assert flow.optim == scale_schedule(profile("default").optim, stage1_epochs("default", "Flow"))
     assert flow.optim.epochs == 80
-    # a cohort, a stage-2 model and explicit --epochs keep the profile's or the user's schedule
+    # a cohort from image weights and explicit --epochs keep the profile's or the user's schedule
     assert cli.train_config(_parse("train", "synthetic", "RGB,Flow")).optim == profile("default").optim
-    assert cli.train_config(_parse("train", "synthetic", "Flow", "--tune_from", "rgb.pt")).optim.epochs == 40
+    # stage 2 (--tune_from): as long as the members need, as Study.cohort builds it
+    assert cli.train_config(_parse("train", "synthetic", "RGB,Flow", "--tune_from", "rgb.pt")).optim == flow.optim
+    assert cli.train_config(_parse("train", "synthetic", "RGB,RGBDiff", "--tune_from", "rgb.pt")).optim.epochs == 40
     assert cli.train_config(_parse("train", "synthetic", "Flow", "--epochs", "5")).optim.epochs == 5
 
 

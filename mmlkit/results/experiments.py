@@ -122,13 +122,14 @@ class Study:
         return self._cache["image"]
 
     def single(self, modality: str, seed: int, init: str = "image", sample: str | None = None,
-               schedule: str = "auto", epochs: int | None = None) -> RunConfig:
+               schedule: str = "auto", epochs: int | None = None, like: Sequence[str] | None = None) -> RunConfig:
         """One model of ``modality``, started from image pretraining, the RGB model, its own
         stage-1 model (``init="self"``: a second round of training) or scratch."""
-        return self.cohort((modality,), seed, init=init, sample=sample, schedule=schedule, epochs=epochs)
+        return self.cohort((modality,), seed, init=init, sample=sample, schedule=schedule, epochs=epochs, like=like)
 
     def cohort(self, modalities: Sequence[str], seed: int, init: str = "rgb", mode: str = "mean_logits",
-               sample: str | None = None, schedule: str = "auto", epochs: int | None = None) -> RunConfig:
+               sample: str | None = None, schedule: str = "auto", epochs: int | None = None,
+               like: Sequence[str] | None = None) -> RunConfig:
         """Models of ``modalities`` trained together (mutual learning when more than one).
 
         Args:
@@ -145,6 +146,10 @@ class Study:
             epochs: another schedule length for the whole recipe: this run and the stage-1
                 model it starts from both train ``epochs``, with the step epochs of the
                 schedule scaled by the same factor (notebook 06's short regime).
+            like: a stage-2 run trains as long as a cohort of these modalities would
+                (:func:`mmlkit.config.finetune_epochs`; default: its own), so that a baseline
+                is compared with a cohort at equal epochs (the RGB model alone ``like=("RGB",
+                "Flow")`` against MML RGB,Flow).
         """
         if init not in ("image", "rgb", "self", "scratch"):
             raise ValueError(f"init={init!r} must be 'image', 'rgb', 'self' or 'scratch'")
@@ -154,7 +159,8 @@ class Study:
         if epochs is not None:  # the schedule shrinks as a whole: step epochs scale with it
             cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, epochs))
         elif schedule == "finetune" or (schedule == "auto" and init == "rgb"):
-            cfg = with_overrides(cfg, optim={"epochs": finetune_epochs(self.profile)})
+            stage2 = finetune_epochs(self.profile, tuple(like) if like is not None else tuple(modalities))
+            cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, stage2))
         elif len(modalities) == 1:  # stage 1, or its second round: the modality's own schedule
             cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, stage1_epochs(self.profile, modalities[0])))
         model = {"pretrained": self.image_weights() if init == "image" else None}

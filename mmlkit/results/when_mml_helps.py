@@ -4,11 +4,13 @@ Before spending compute on a second modality, a practitioner wants to know in wh
 learning pays. This analysis measures the MML gain of the RGB model (MML's RGB model minus the same
 RGB model trained as long without a peer, paired by seed) on a small grid:
 
-* **regime** (rows): ``converged`` (the profile's schedule, stage 1 and stage 2 as in the paper)
-  and ``short`` (the whole recipe at a quarter of the epochs: an under-fitted RGB model, as in
-  mmlkit v0.1);
+* **regime** (rows): ``converged`` (the profile's schedule, stage 1 and stage 2 as in the paper;
+  stage 2 trains as long as its peer's modality needs, :func:`mmlkit.config.finetune_epochs`)
+  and ``short`` (the whole recipe at a quarter of the profile's epochs: an under-fitted RGB
+  model, as in mmlkit v0.1);
 * **peer** (columns): an RGB peer (plain mutual learning), a Flow peer and an RGBDiff peer, all
-  started from the RGB model of the same regime.
+  started from the RGB model of the same regime; the RGB model alone and the peer alone train as
+  long as the pair (equal epochs).
 
 Each cell also reports what might explain it, measured, never assumed: the peer's strength
 (the peer trained alone from the RGB model, minus the RGB model trained alone), the ensemble gain
@@ -47,19 +49,22 @@ def when_mml_helps(study: Study, which: tuple[str, ...] = ("converged", "short")
         if regime not in which:
             continue
         ep = None if epochs == study.base().optim.epochs else epochs
-        alone_runs = _per_seed(study, lambda s: study.single("RGB", s, init="rgb", epochs=ep), ("centre", "train"))
-        alone = _member(alone_runs, 0)
-        alone_fit = _member(alone_runs, 0, "train")
         for peer in PEERS:
+            pair = ("RGB", peer)  # the RGB model alone and the peer alone train as long as the pair
+            alone_runs = _per_seed(study, lambda s, pair=pair: study.single("RGB", s, init="rgb", epochs=ep, like=pair),
+                                   ("centre", "train"))
+            alone = _member(alone_runs, 0)
+            alone_fit = _member(alone_runs, 0, "train")
             peer_alone = alone if peer == "RGB" else _member(
-                _per_seed(study, lambda s, p=peer: study.single(p, s, init="rgb", epochs=ep)), 0)
-            mml = _member(_per_seed(study, lambda s, p=peer: study.cohort(("RGB", p), s, init="rgb", epochs=ep)), 0)
-            c = compare("C3 (06)", f"{regime} regime ({epochs} epochs a stage): MML with a {peer} peer beats "
+                _per_seed(study, lambda s, p=peer, pair=pair: study.single(p, s, init="rgb", epochs=ep, like=pair)), 0)
+            mml = _member(_per_seed(study, lambda s, pair=pair: study.cohort(pair, s, init="rgb", epochs=ep)), 0)
+            stage2 = study.cohort(pair, seeds[0], init="rgb", epochs=ep).optim.epochs
+            c = compare("C3 (06)", f"{regime} regime (stage 2: {stage2} epochs): MML with a {peer} peer beats "
                         "the RGB model trained alone", f"MML RGB,{peer}: RGB", mml, "RGB alone", alone, seeds)
             claims.append(c)
             ens = [ensemble([a, b]) for a, b in zip(alone, peer_alone)]
             rows.append({
-                "regime": regime, "epochs": epochs, "peer": peer,
+                "regime": regime, "epochs": stage2, "peer": peer,
                 "RGB alone": np.mean([_top1(s) for s in alone]),
                 "MML RGB": np.mean([_top1(s) for s in mml]),
                 "MML gain": c["diff"], "95% CI (seeds)": c["95% CI (seeds)"],
@@ -88,11 +93,11 @@ def grid_figure(grid: pd.DataFrame) -> Figure:
     for _, r in grid.iterrows():
         i, j = regs.index(r["regime"]), peers.index(r["peer"])
         val[i, j] = r["MML gain"]
-        ax.text(j, i, f"{r['MML gain']:+.1f}\n{r['95% CI (seeds)']}\npeer {r['peer - RGB (alone)']:+.1f}",
-                ha="center", va="center", fontsize=7)
+        ax.text(j, i, f"{r['MML gain']:+.1f}\n{r['95% CI (seeds)']}\npeer {r['peer - RGB (alone)']:+.1f}"
+                      f"\n{int(r['epochs'])} ep.", ha="center", va="center", fontsize=7)
     im = ax.imshow(val, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
     ax.set_xticks(range(len(peers)), [f"{p} peer" for p in peers])
-    ax.set_yticks(range(len(regs)), [f"{r} ({int(grid[grid.regime == r].epochs.iloc[0])} ep.)" for r in regs])
+    ax.set_yticks(range(len(regs)), regs)
     fig.colorbar(im, ax=ax, label="MML gain of the RGB model (points)")
     ax.set_title("MML gain, its 95% CI over seeds, and the peer's strength vs RGB")
     return fig

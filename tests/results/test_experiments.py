@@ -23,9 +23,20 @@ def study(tmp_path, monkeypatch):
 def test_stage_two_starts_from_the_rgb_model_of_the_same_seed(study):
     cfg = study.cohort(("RGB", "Flow"), seed=1)
     assert cfg.tune_from == "/runs/RGB1.pt" and cfg.model.pretrained is None
-    # the paper's setting: stage 2 trains the full schedule
-    assert cfg.optim.epochs == finetune_epochs("default") == profile("default").optim.epochs
+    # the paper's setting: stage 2 trains the full schedule, here the longest of the members' (Flow's)
+    assert cfg.optim.epochs == finetune_epochs("default", ("RGB", "Flow")) == stage1_epochs("default", "Flow")
+    assert cfg.optim.lr_steps == tuple(2 * e for e in profile("default").optim.lr_steps)
     assert cfg.modalities == ("RGB", "Flow") and cfg.seed == 1
+    assert study.cohort(("RGB", "RGBDiff"), seed=1).optim == profile("default").optim
+
+
+def test_baselines_train_as_long_as_the_cohort_they_are_compared_with(study):
+    mml = study.cohort(("RGB", "Flow"), seed=0)
+    alone = study.single("RGB", seed=0, init="rgb", like=("RGB", "Flow"))
+    ml = study.cohort(("RGB", "RGB"), seed=0, like=("RGB", "Flow"))
+    assert alone.optim == ml.optim == mml.optim and alone.tune_from == mml.tune_from
+    assert study.single("RGB", seed=0, init="rgb").optim == profile("default").optim  # without like: its own
+    assert study.single("RGB", seed=0, init="rgb", like=("RGB", "Flow"), epochs=7).optim.epochs == 7  # epochs wins
 
 
 def test_second_round_and_short_regime(study):
@@ -56,10 +67,10 @@ def test_image_init_uses_the_image_weights_and_the_modality_stage1_schedule(stud
     assert cfg.optim.lr_steps == tuple(2 * e for e in full.lr_steps)  # the steps stretch with the schedule
     assert study.single("RGB", seed=0, init="image").optim == full
     short = study.single("Flow", seed=0, init="image", schedule="finetune")
-    assert short.optim == full and short.optim.epochs == finetune_epochs("default")
-    # stage 2 and cohorts keep the profile's schedule: members of a cohort train together
-    assert study.single("Flow", seed=0, init="rgb").optim == full
+    assert short.optim == cfg.optim and short.optim.epochs == finetune_epochs("default", ("Flow",)) == 80
+    # a cohort from image pretraining keeps the profile's schedule; Flow from the RGB model trains Flow's
     assert study.cohort(("RGB", "Flow"), seed=0, init="image").optim == full
+    assert study.single("Flow", seed=0, init="rgb").optim == cfg.optim
 
 
 def test_same_experiment_same_config_so_notebooks_share_runs(study):
