@@ -102,6 +102,16 @@ def write_readme(out_dir: Path, record: dict, args: argparse.Namespace) -> Path:
     rows = "\n".join(f"| `{n}` | {s / 60:.1f} |" for n, s in timings.items())
     old = out_dir / "v0.1" / "claims.md"
     old_claims = old.read_text().strip() if old.exists() else "_(not available)_"
+    flow40 = out_dir / "v0.2-flow40" / "claims.md"
+    flow40_claims = flow40.read_text().strip() if flow40.exists() else "_(not available)_"
+    compute = out_dir / "compute.md"
+    compute_text = compute.read_text().strip() if compute.exists() else \
+        "_(run `tools/run_costs.py` to sum the stored runs' measured times)_"
+    reused = ""
+    if "runs_trained" in full:
+        reused = (f" This invocation trained {full['runs_trained']} runs; the results store already held "
+                  f"{full['runs_reused']} (a stored run is never retrained, so a rerun's wall time is not a "
+                  "fresh machine's: see \"Reproducing\" below).")
     from mmlkit.config import profile as profile_config
 
     epochs = profile_config(full["parameters"]["profile"]).optim.epochs
@@ -113,7 +123,7 @@ def write_readme(out_dir: Path, record: dict, args: argparse.Namespace) -> Path:
 
 Produced by `./run_all.sh{'' if full['parameters']['profile'] == 'default' else ' --profile ' + full['parameters']['profile']}` on
 {full['date']} in {wall / 60:.1f} minutes (wall time), peak memory
-{full['peak_rss_gib']:.1f} GiB (largest process, from getrusage), on: {full['machine']}.
+{full['peak_rss_gib']:.1f} GiB (largest process, from getrusage), on: {full['machine']}.{reused}
 
 Profile `{full['parameters']['profile']}`, dataset `{full['parameters']['dataset']}`, seeds {full['parameters']['seeds']}. Every number below was
 computed by that run from the stored runs in the results store; nothing here is typed by hand
@@ -129,6 +139,13 @@ fit its training videos (train top-1 >= 90, scored without augmentation or dropo
 `02_initialisation` and `01_baselines_and_ensembles`:
 
 {md('initialisation_convergence')}
+
+Each modality trains from image pretraining for its own schedule (`mmlkit.config.STAGE1_EPOCHS`:
+Flow 80 epochs, RGB and RGBDiff 40), and stage 2 as long as its members need (a cohort with a
+Flow peer: 80). Stage-2 models must fit their training videos too; from `03_ml_vs_mml`, train
+and validation top-1 side by side:
+
+{md('ml_vs_mml_accuracy')}
 
 The image-pretraining stand-in (ImageNet's role: object sense before video):
 
@@ -165,11 +182,22 @@ the claims:
   truth (the flow-quality table in the top-level README and `benchmarks/`; `00_data_tour`);
 - one image-pretraining stand-in, stored under the hash of its whole config;
 - intervals over seeds x videos (two-way bootstrap) instead of pooled videos; scipy's t;
-- the thread count is part of every run's config and hash.
+- the thread count is part of every run's config and hash;
+- Flow trains 80 epochs from image pretraining and every stage 2 with a Flow peer trains 80
+  (RGB alone, ML and the other baselines of that comparison too, at equal epochs). The first
+  v0.2 run (commit 83bd7bb, `v0.2-flow40/`) gave Flow 40 epochs everywhere: its stage-1 Flow
+  model failed the second-round check (+4.8 points) and the fit check (82%), and the Flow peer of
+  MML RGB,Flow fitted 81% of its training videos. 80 epochs were chosen on two seeds' stage-1
+  Flow models by the checks alone (TSN likewise trains its flow stream several times longer
+  than its RGB stream).
 
 v0.1's verdicts, for comparison with the claims table above:
 
 {old_claims}
+
+The first v0.2 run's verdicts (Flow 40 epochs in both stages; everything else as above):
+
+{flow40_claims}
 
 ## Published numbers (for context; each with its source)
 
@@ -179,12 +207,18 @@ v0.1's verdicts, for comparison with the claims table above:
 
 Every run is a pure function of its config (seed and thread count included) on this machine, so
 rerunning `./run_all.sh` after deleting `results/default/` retrains every model to the same
-weights. Checked on part of it: `papermill notebooks/mml_rgb_flow.ipynb` in a fresh clone (data,
-flow and image stand-in regenerated, 5.3 minutes) retrained seed 0's RGB stage-1 model and its
-RGB,Flow cohort with every logged loss and accuracy of all 40 epochs equal to this run's, to the
-last digit; the whole run has not been repeated. On another machine (another CPU, BLAS or torch build) float sums
+weights. Checked on part of it, for the first v0.2 regime (commit 83bd7bb):
+`papermill notebooks/mml_rgb_flow.ipynb` in a fresh clone (data, flow and image stand-in
+regenerated, 5.3 minutes) retrained seed 0's RGB stage-1 model and its RGB,Flow cohort with every
+logged loss and accuracy of all 40 epochs equal to the stored run's, to the last digit; the whole
+run has not been repeated. On another machine (another CPU, BLAS or torch build) float sums
 differ in the last bits, training diverges slowly from there, and each number should land
 within its seed interval rather than on the digit.
+
+What the whole run costs from scratch (the runs it uses, each timed when it was trained;
+`tools/run_costs.py`):
+
+{compute_text}
 
 ## Contents
 - `notebooks/`: the executed notebooks (papermill), one per ablation.
@@ -239,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     record = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     if "notebooks" in record:  # the first format: one run, no reruns
         record = {"full_run": record, "reruns": []}
+    def stored() -> set[str]:
+        return {p.parent.name for p in (results_dir / "runs").glob("*/done.json")}
+
+    before = stored()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     for name in names:
@@ -247,8 +285,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[reproduce] {name} done in {timings[name] / 60:.1f} min", flush=True)
     wall = time.perf_counter() - t0
     out_dir.mkdir(parents=True, exist_ok=True)
+    after = stored()
     this = {"notebooks": timings, "wall_s": wall, "peak_rss_gib": peak_rss_gib(), "machine": machine_summary(),
-            "date": _dt.date.today().isoformat(), "parameters": params}
+            "date": _dt.date.today().isoformat(), "parameters": params,
+            "runs_trained": len(after - before), "runs_reused": len(before)}
     if args.only and record.get("full_run"):
         # a partial rerun re-renders some notebooks (from stored runs when nothing is missing):
         # the full run's timings stay what they were, the rerun is recorded beside them

@@ -1,0 +1,95 @@
+"""What a from-scratch `./run_all.sh` costs, from the runs it uses and their measured times.
+
+A rerun of `./run_all.sh` reuses every run already in the results store, so its wall time says
+little about a fresh machine. This tool replays every notebook's analysis against the store with
+training forbidden, collects the runs each one uses (a run is counted once, for the first
+notebook in run order that needs it), and sums the training and scoring seconds each run's
+`run.json` recorded when it was made, plus the image stand-in's. It writes
+`papers_results/compute.{json,md}`.
+
+    .venv/bin/python tools/run_costs.py [--profile default] [--seeds 0,1,2]
+
+The sum leaves out what is not a run: data generation and flow extraction, kernel start-up,
+tables and figures (the wall time of a rerun with every run stored measures those).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+import mmlkit.results.store as store_mod
+from mmlkit.results import analyses
+from mmlkit.results.experiments import Study
+from mmlkit.results.tables import to_markdown
+from mmlkit.results.when_mml_helps import when_mml_helps
+
+OUT = Path(__file__).resolve().parents[1] / "papers_results"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", default="default")
+    ap.add_argument("--seeds", default="0,1,2")
+    args = ap.parse_args(argv)
+    seeds = tuple(int(s) for s in args.seeds.split(","))
+    study = Study(profile=args.profile, seeds=seeds)
+    recipe_study = Study(profile=args.profile, seeds=(0,))  # mml_rgb_flow's default: one seed
+    used: dict[str, str] = {}  # run dir -> first notebook that uses it
+    current = {"name": ""}
+    real = store_mod.load_or_run
+
+    def record(cfg, st, **kw):
+        run = st.get(cfg)
+        if not run.done:
+            raise SystemExit(f"{run.dir} is not in the store: run ./run_all.sh first (this tool never trains)")
+        used.setdefault(str(run.dir), current["name"])
+        return real(cfg, st, **kw)
+
+    store_mod.load_or_run = record
+
+    def recipe(st):
+        rgb = [st.run(st.single("RGB", s, init="image")) for s in st.seeds]
+        mml = [st.run(st.cohort(("RGB", "Flow"), s, init="rgb")) for s in st.seeds]
+        return analyses.recipe(st, rgb, mml)
+
+    steps = [("01_baselines_and_ensembles", lambda: analyses.baselines(study)),
+             ("02_initialisation", lambda: analyses.initialisation(study)),
+             ("03_ml_vs_mml", lambda: analyses.ml_vs_mml(study)),
+             ("04_modality_sets", lambda: analyses.modality_sets(study)),
+             ("05_test_sampling", lambda: analyses.test_sampling(study)),
+             ("06_when_mml_helps", lambda: when_mml_helps(study)),
+             ("mml_rgb_flow", lambda: recipe(recipe_study)),
+             ("99_paper_tables", lambda: analyses.paper_tables(study))]
+    for name, fn in steps:
+        current["name"] = name
+        fn()
+    rows = []
+    for d, name in used.items():
+        info = json.loads((Path(d) / "run.json").read_text())
+        t = info.get("timings", {})
+        rows.append({"notebook": name, "run": Path(d).name, "train_s": float(t.get("train_s", 0.0)),
+                     "score_s": float(sum((t.get("score_s") or {}).values()))})
+    runs = pd.DataFrame(rows)
+    image = study.pretraining()
+    image_s = float(image.get("seconds", image.get("train_s", 0.0)) or 0.0)
+    per_nb = runs.groupby("notebook", sort=False).agg(runs=("run", "count"), train_min=("train_s", "sum"),
+                                                       score_min=("score_s", "sum")).reset_index()
+    per_nb[["train_min", "score_min"]] = (per_nb[["train_min", "score_min"]] / 60).round(1)
+    total = (runs["train_s"].sum() + runs["score_s"].sum() + image_s) / 60
+    OUT.mkdir(exist_ok=True)
+    (OUT / "compute.json").write_text(json.dumps({"runs": rows, "image_stand_in_s": image_s,
+                                                  "total_min": round(total, 1)}, indent=2))
+    text = (to_markdown(per_nb) + f"\n\nImage stand-in: {image_s / 60:.1f} min. Training and scoring of the "
+            f"{len(runs)} runs the notebooks use, from scratch: **{total:.1f} min** (each run's time as "
+            "measured when it was trained).\n")
+    (OUT / "compute.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
