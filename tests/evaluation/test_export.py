@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from mmlkit import cli
 from mmlkit.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from mmlkit.errors import CheckpointError, ExportError
 from mmlkit.evaluation.export import (FORMATS, check_export, example_input, export_checkpoint, export_model,
@@ -202,3 +203,46 @@ def test_sizes_come_from_the_run_folder(tmp_path):
     assert r["input_shape"] == [T, 3, 40, 40] and (r["meta"]["input_size"], r["meta"]["scale_size"]) == (40, 48)
     r = export_checkpoint(ck, tmp_path / "m.ts", size=56)                           # another size: the paper's ratio
     assert (r["meta"]["input_size"], r["meta"]["scale_size"]) == (56, 64)
+
+
+# ------------------------------------------------------------------------------ command line
+
+def _labels(folder, k):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "labels.json").write_text(json.dumps({f"Doing thing {i}": str(i) for i in range(k)}))
+    return folder
+
+
+def test_cli_export_prints_one_json_line(tmp_path, capsys):
+    ck = save_checkpoint(tmp_path / "rgb.pt", _tsn())
+    root = _labels(tmp_path / "data", K)
+    assert cli.main(["export", "--weights", str(ck), "--out", str(tmp_path / "m.ts"), "--input_size", "32",
+                     "--data_root", str(root), "--modality", "RGB", "--num_segments", "4"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    info = json.loads(lines[0])
+    assert (info["format"], info["path"], info["input_shape"]) == ("torchscript", str(tmp_path / "m.ts"), [T, 3, 32, 32])
+    assert info["max_abs_diff"] <= info["tolerance"] and info["meta"]["class_names"][1] == "Doing thing 1"
+    assert load_exported(tmp_path / "m.ts")[1]["class_names"] == info["meta"]["class_names"]
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--format", "onnx"], "the suffix .ts means format 'torchscript', but format 'onnx' was asked for"),
+    (["--modality", "Flow"], "rgb.pt holds a model with modality='RGB', but modality='Flow' was asked for"),
+    (["--num_segments", "8"], "rgb.pt holds a model with num_segments=4, but num_segments=8 was asked for"),
+    (["--data_root", "LABELS6"], "6 class names for a model of 5 classes (rgb.pt)"),
+])
+def test_cli_export_refusals_are_one_line_and_leave_no_file(tmp_path, capsys, argv, needle):
+    ck = save_checkpoint(tmp_path / "rgb.pt", _tsn())
+    argv = [str(_labels(tmp_path / "six", 6)) if a == "LABELS6" else a for a in argv]
+    out = tmp_path / "m.ts"
+    assert cli.main(["export", "--weights", str(ck), "--out", str(out), "--input_size", "32", *argv]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_cli_format_choices_are_the_exporters():
+    action = next(a for a in cli.build_parser()._subparsers._group_actions[0].choices["export"]._actions
+                  if a.dest == "format")
+    assert tuple(action.choices) == FORMATS
