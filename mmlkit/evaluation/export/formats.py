@@ -108,11 +108,16 @@ def write_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path, meta: 
     name the temporary file the export is written to; fine below protobuf's 2 GB limit).
     """
     onnx, _ = _onnx_modules()
-    ep = _export_program(model, example)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's notes on decompositions it applied
-        program = torch.onnx.export(ep, (example,), None, dynamo=True, input_names=[ONNX_INPUT],
-                                    output_names=[ONNX_OUTPUT], verbose=False, optimize=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's notes on decompositions it applied
+            program = torch.onnx.export(model, (example,), None, dynamo=True, dynamic_shapes=(_batch_dim(),),
+                                        input_names=[ONNX_INPUT], output_names=[ONNX_OUTPUT], verbose=False,
+                                        optimize=True)
+    except Exception as exc:  # noqa: BLE001 - torch.onnx raises many kinds; the user gets one line
+        first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        raise ExportError(f"torch.onnx.export (dynamo) failed on an input of shape {tuple(example.shape)}: "
+                          f"{first}") from exc
     proto = program.model_proto
     onnx.helper.set_model_props(proto, {k: json.dumps(v) for k, v in meta.items()})
     onnx.save_model(proto, str(path))
