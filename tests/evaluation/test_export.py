@@ -4,9 +4,12 @@ the command line around it."""
 
 import copy
 import json
+import os
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,11 +25,12 @@ from mmlkit.models import TSN, load_checkpoint, save_checkpoint
 K, T, SIZE = 5, 4, 32
 NAMES = [f"Pushing [something] {i} from left to right \u00fc" for i in range(K)]
 SUFFIX = {"pt2": ".pt2", "onnx": ".onnx", "torchscript": ".ts"}
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # python -I ignores PYTHONPATH
 
 # Runs in a fresh interpreter (python -I: no PYTHONPATH, no cwd on sys.path) that refuses to
 # import mmlkit: what a user without mmlkit installed has.
-FRESH = textwrap.dedent('''
-    import importlib.abc, json, sys
+NO_MMLKIT = textwrap.dedent('''
+    import importlib.abc, sys
 
     class NoMmlkit(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
@@ -35,6 +39,9 @@ FRESH = textwrap.dedent('''
             return None
 
     sys.meta_path.insert(0, NoMmlkit())
+''')
+FRESH = NO_MMLKIT + textwrap.dedent('''
+    import json
     import numpy as np
 
     x = np.load(sys.argv[1])
@@ -85,7 +92,7 @@ def exported(tmp_path_factory):
     (d / "fresh.py").write_text(FRESH)
     paths = {f: r["path"] for f, r in runs.items()}
     p = subprocess.run([sys.executable, "-I", str(d / "fresh.py"), str(d / "x.npy"), json.dumps(paths)],
-                       capture_output=True, text=True, cwd=d, env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+                       capture_output=True, text=True, cwd=d, env=ENV)
     assert p.returncode == 0, p.stderr[-3000:]
     return {"dir": d, "ck": ck, "runs": runs, "x": x, "fresh_meta": json.loads(p.stdout.splitlines()[-1])}
 
@@ -134,6 +141,54 @@ def test_an_export_that_differs_is_refused_and_leaves_no_file(exported, fmt, mon
     with pytest.raises(ExportError, match="differ"):
         export_checkpoint(ck, out, size=SIZE)
     assert not out.exists()
+
+
+def _fresh_python(script: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``script`` in ``python -I`` (no PYTHONPATH, no cwd on sys.path), one thread."""
+    (cwd / "script.py").write_text(script)
+    p = subprocess.run([sys.executable, "-I", "script.py"], capture_output=True, text=True, cwd=cwd,
+                       env=ENV)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return p
+
+
+def test_the_readme_deployment_snippet_gives_mmlkits_test_view_logits(exported, tmp_path):
+    """The README's blocks, run without mmlkit on a webm, against mmlkit's own one-clip, one-crop test view."""
+    from mmlkit.config import DataConfig
+    from mmlkit.data.dataset import ClipDataset
+    from mmlkit.data.sthv2 import VideoRecord
+    from mmlkit.data.synthetic import encode_webm
+    from mmlkit.data.video import VideoSource
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split("## Deploying the single RGB model", 1)[1].split("\n## ", 1)[0]
+    prep, run_pt2, run_onnx = re.findall(r"```python\n(.*?)```", section, re.S)
+    rng = np.random.default_rng(0)
+    frames = np.repeat(rng.integers(0, 256, (30, 12, 16, 3), dtype=np.uint8), 4, 1).repeat(4, 2)  # (30, 48, 64, 3)
+    for i in range(30):
+        frames[i, 8:24, 2 * i:2 * i + 12] = (230, 200, 60)                          # a square moving right
+    root = tmp_path / "data"
+    (root / "videos").mkdir(parents=True)
+    encode_webm(frames, root / "videos" / "v0.webm")
+    meta = exported["runs"]["pt2"]["meta"]
+    cfg = DataConfig(dataset=str(root), num_segments=T, input_size=SIZE, scale_size=meta["scale_size"], source="video")
+    ds = ClipDataset([VideoRecord("v0", 0)], VideoSource(root), "RGB", cfg, train=False, seed=0)
+    clip = ds[0]["inputs"]["RGB"]                                                    # (1, T, 3, S, S)
+    with torch.no_grad():
+        want = load_checkpoint(exported["ck"])(clip)
+    for fmt, block in (("pt2", run_pt2), ("onnx", run_onnx)):
+        d = tmp_path / fmt
+        d.mkdir()
+        (d / "video.webm").symlink_to(root / "videos" / "v0.webm")
+        (d / f"rgb.{fmt}").symlink_to(exported["runs"][fmt]["path"])
+        tail = "\nnp.save('clip.npy', load_clip('video.webm', meta))\nnp.save('logits.npy', logits)\n"
+        tail += "assert 'torch' not in sys.modules and 'av' in sys.modules\n" if fmt == "onnx" else ""
+        guard = NO_MMLKIT.replace('"mmlkit"', '"decord"') if fmt == "onnx" else ""  # PyAV's branch too
+        p = _fresh_python(NO_MMLKIT + guard + prep + block + tail, d)
+        assert p.stdout.strip() in NAMES
+        assert float(np.abs(np.load(d / "clip.npy") - clip.numpy()).max()) < 1e-5    # float32 rounding only
+        got = torch.from_numpy(np.load(d / "logits.npy"))
+        assert got.shape == (1, K) and float((got - want).abs().max()) <= tolerance(want), fmt
 
 
 def test_a_tampering_writer_is_caught(monkeypatch, tmp_path):
