@@ -218,6 +218,20 @@ def test_check_export_detects_difference(tmp_path, tiny_net):
         check_export(model, r["path"], [x])
 
 
+def test_onnx_without_its_packages_is_one_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "onnxscript", None)                           # import onnxscript fails
+    with pytest.raises(ExportError, match="ONNX export needs the packages onnxscript: pip install"):
+        export_model(_tsn(), tmp_path / "m.onnx", input_size=SIZE)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_model_comes_back_in_its_mode(tmp_path):
+    model = _tsn().train()
+    export_model(model, tmp_path / "m.ts", input_size=SIZE)
+    assert model.training and next(model.parameters()).device.type == "cpu"
+    assert check_export(model, tmp_path / "m.ts", example_input(T, 3, SIZE, batch=2)) <= 1e-5   # one tensor
+
+
 @pytest.mark.parametrize("path, fmt, want", [
     ("m.pt2", None, "pt2"), ("m.onnx", None, "onnx"), ("m.ts", None, "torchscript"), ("m.bin", None, "pt2"),
     ("m.bin", "onnx", "onnx"), ("m.ONNX", "onnx", "onnx")])

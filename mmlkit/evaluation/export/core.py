@@ -100,11 +100,14 @@ def deployment_meta(model: torch.nn.Module, input_size: int, scale_size: int | N
     return out
 
 
-def check_export(model: torch.nn.Module, path: str | Path, inputs: Sequence[torch.Tensor],
+def check_export(model: torch.nn.Module, path: str | Path, inputs: torch.Tensor | Sequence[torch.Tensor],
                  fmt: str | None = None, rtol: float = RTOL, atol: float = ATOL, name: str | None = None) -> float:
     """Compare the exported model's logits with ``model``'s on every input (B, T, C, H, W).
 
     Args:
+        model: the original (put in eval mode). path: the exported file.
+        inputs: one float32 (B, T, C, H, W) tensor or several (e.g. of different B).
+        fmt: the file's format (default: from its suffix). rtol, atol: see :func:`tolerance`.
         name: how messages name the file (default: ``path``).
 
     Returns:
@@ -116,7 +119,8 @@ def check_export(model: torch.nn.Module, path: str | Path, inputs: Sequence[torc
     """
     run, _ = formats.load_exported(path, fmt)
     name = name or str(path)
-    model = model.eval().cpu()
+    inputs = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
+    model = model.eval()
     worst = 0.0
     for x in inputs:
         with torch.no_grad():
@@ -139,7 +143,8 @@ def export_model(model: torch.nn.Module, path: str | Path, fmt: str | None = Non
     """Export ``model`` to ``path`` and keep the file only if it reproduces the model's logits.
 
     Args:
-        model: a TSN (or a model with the same ``.meta`` keys); put in eval mode on the CPU.
+        model: a TSN (or a model with the same ``.meta`` keys); exported in eval mode from the
+            CPU, then returned to its mode and device.
         path: the file to write; any file there is replaced only by a checked export.
         fmt: ``pt2`` | ``onnx`` | ``torchscript`` (default: from the suffix, else ``pt2``).
         input_size, scale_size, class_names, source: recorded in the metadata
@@ -161,7 +166,8 @@ def export_model(model: torch.nn.Module, path: str | Path, fmt: str | None = Non
     if class_names is not None and len(class_names) != meta["num_classes"]:
         raise ExportError(f"{len(class_names)} class names for a model of {meta['num_classes']} classes "
                           f"({source or 'the model'})")
-    was_training = model.training
+    was_training, param = model.training, next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
     model = model.eval().cpu()
     inputs = [example_input(t, c, input_size, batch=b, seed=i) for i, b in enumerate(CHECK_BATCHES)]
     try:
@@ -180,7 +186,7 @@ def export_model(model: torch.nn.Module, path: str | Path, fmt: str | None = Non
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-        model.train(was_training)
+        model.train(was_training).to(device)
     return {"format": fmt, "path": str(path), "max_abs_diff": diff, "tolerance": tolerance(reference, rtol, atol),
             "checked_batches": list(CHECK_BATCHES), "input_shape": [t, c, input_size, input_size], "meta": meta}
 
