@@ -7,7 +7,7 @@ Subcommands::
     pretrain  the image-pretraining stand-in for ImageNet on the synthetic benchmark
     train     train one model or a mutually learning cohort (the released code's flags)
     test      multi-view testing and ensembles (the released test script's flags)
-    export    export one trained model for inference (TorchScript) and check it
+    export    export one trained model for inference (.pt2, ONNX, TorchScript) and check it
 
 The training and test flags keep the names and meanings of the authors' released code
 (a fork of TSM): ``python -m mmlkit train somethingv2 RGB,Flow --rank 0 --world_size 2
@@ -25,9 +25,9 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from mmlkit.config import (ARCHS, ConfigError, DataConfig, EvalConfig, parse_modalities, pretrain_profile,
-                           PretrainConfig, finetune_epochs, profile, PROFILES, RunConfig, scale_schedule,
-                           stage1_epochs, with_overrides)
+from mmlkit.config import (ARCHS, ConfigError, DataConfig, EvalConfig, MODALITIES, parse_modalities,
+                           pretrain_profile, PretrainConfig, finetune_epochs, profile, PROFILES, RunConfig,
+                           scale_schedule, stage1_epochs, with_overrides)
 from mmlkit.errors import MmlkitError
 
 # --------------------------------------------------------------------------------------------
@@ -214,10 +214,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out_json", default=None, help="where to write the metrics (default: beside the first weights)")
 
     p = sub.add_parser("export", help="export a trained model for inference",
-                       description="Export one checkpoint to TorchScript and check that it scores the same.")
-    p.add_argument("--weights", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--input_size", type=_PIXELS, default=None, help="side of the example input (default: 224)")
+                       description="Export one checkpoint (torch.export .pt2, ONNX or TorchScript) with the metadata "
+                                   "a deployment needs, and keep the file only if it gives the checkpoint's logits. "
+                                   "Prints one line of JSON.")
+    p.add_argument("--weights", required=True, help="the checkpoint (.pt)")
+    p.add_argument("--out", required=True, help="the file to write (.pt2, .onnx or .ts)")
+    p.add_argument("--format", choices=("pt2", "onnx", "torchscript"), default=None,  # export.FORMATS (no torch here)
+                   help="default: from the --out suffix (.pt2, .onnx, .ts), else pt2")
+    p.add_argument("--input_size", type=_PIXELS, default=None,
+                   help="network input side (default: the run's config.json beside --weights, else 224)")
+    p.add_argument("--scale_size", type=_PIXELS, default=None,
+                   help="test view's short side before the centre crop, recorded for users (default: the run's, "
+                        "else input_size x 256/224)")
+    p.add_argument("--num_segments", type=_COUNT, default=None,
+                   help="segments (T); required for a checkpoint of the released code, checked for ours")
+    p.add_argument("--modality", choices=MODALITIES, default=None, help="refuse a checkpoint of another modality")
+    p.add_argument("--dataset", default=None,
+                   help=f"record the class names of this data set's labels.json: {_DATASET_HELP}")
+    p.add_argument("--data_root", "--root_path", dest="data_root", default=None,
+                   help="data root (the folder holding labels.json); alone, it names the data set")
+    p.add_argument("--profile", choices=PROFILES, default=None,
+                   help="with --dataset synthetic: the profile whose benchmark it is (default: 'default')")
     return ap
 
 
@@ -418,11 +435,26 @@ def _cmd_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
-    from mmlkit.evaluation.export import export_checkpoint
+def _export_class_names(args: argparse.Namespace) -> list[str] | None:
+    """Class names from the labels.json of ``--dataset`` / ``--data_root``; None when neither is given."""
+    if args.dataset is None and args.data_root is None:
+        return None
+    fields = ("source", "workers", "num_segments", "input_size", "scale_size", "device", "threads")
+    ns = argparse.Namespace(**{f: None for f in fields})
+    ns.profile, ns.dataset, ns.data_root = args.profile, args.dataset or args.data_root, args.data_root
+    from mmlkit.data import class_names
 
+    return class_names(_base_config(ns).data)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from mmlkit.evaluation.export import export_checkpoint, resolve_format
+
+    fmt = resolve_format(args.out, args.format)  # a suffix that names another format: before any work
     check_output("--out", args.out, inputs={"--weights": [args.weights]})
-    info = export_checkpoint(args.weights, args.out, size=args.input_size)
+    names = _export_class_names(args)
+    info = export_checkpoint(args.weights, args.out, fmt, size=args.input_size, scale_size=args.scale_size,
+                             class_names=names, modality=args.modality, num_segments=args.num_segments)
     print(json.dumps(info, default=str))
     return 0
 

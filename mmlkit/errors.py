@@ -28,3 +28,7 @@ class CheckpointError(MmlkitError):
 
 class DistributedError(MmlkitError):
     """A peer process died, hung past the timeout, or disagrees on the clips being trained."""
+
+
+class ExportError(MmlkitError):
+    """A model could not be exported, or the exported file does not reproduce the checkpoint's logits."""

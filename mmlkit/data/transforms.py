@@ -184,6 +184,33 @@ def _rgb_affine(l: int) -> tuple[np.ndarray, np.ndarray]:
     return scale, shift
 
 
+def input_normalization(modality: str, new_length: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel (mean, std) of the network input that :func:`normalize` produces.
+
+    The single statement of the normalisation for code outside the data layer (exported
+    models carry it): network channel ``c`` is ``(v / 255 - mean[c]) / std[c]`` for the uint8
+    value ``v`` read for it (:func:`normalize` computes the same map as one fused multiply-add).
+
+    Args:
+        modality: ``RGB`` | ``Flow`` | ``RGBDiff``.
+        new_length: l, frames per segment (1 RGB, 5 Flow, 6 RGBDiff).
+
+    Returns:
+        Two tuples of ``C`` floats in the network's channel order: RGB ``C = 3 l`` (ImageNet
+        statistics, R, G, B per frame); Flow ``C = 2 l`` (0.5 and 0.226, x then y per frame);
+        RGBDiff ``C = 3 l`` (0 and 1: pixels in [0, 1], the model differences the frames).
+    """
+    if new_length < 1:
+        raise ValueError(f"new_length={new_length} must be >= 1")
+    if modality == "RGB":
+        return tuple(IMAGENET_MEAN) * new_length, tuple(IMAGENET_STD) * new_length
+    if modality == "Flow":
+        return (FLOW_MEAN,) * (2 * new_length), (FLOW_STD,) * (2 * new_length)
+    if modality == "RGBDiff":
+        return (0.0,) * (3 * new_length), (1.0,) * (3 * new_length)
+    raise ValueError(f"unknown modality {modality!r}; known: RGB, Flow, RGBDiff")
+
+
 def normalize(frames: np.ndarray, modality: str) -> torch.Tensor:
     """uint8 frames of a clip -> the float32 network input.
 

@@ -146,6 +146,19 @@ def test_normalize_layouts_and_values():
     assert views.shape == (6, 8, 10, 4, 4)
 
 
+@pytest.mark.parametrize("modality, c, l", [("RGB", 3, 1), ("Flow", 2, 5), ("RGBDiff", 3, 6)])
+def test_input_normalization_states_what_normalize_does(modality, c, l):
+    frames = np.random.default_rng(1).integers(0, 256, (4, l, 3, 5, c), dtype=np.uint8)
+    x = TR.normalize(frames, modality).numpy()                                    # (T, l*c, h, w)
+    mean, std = TR.input_normalization(modality, l)
+    assert len(mean) == len(std) == x.shape[1] == l * c
+    v = np.moveaxis(frames, -1, 2).reshape(4, l * c, 3, 5).astype(np.float64)     # channel-major, as normalize
+    want = (v / 255 - np.array(mean)[:, None, None]) / np.array(std)[:, None, None]
+    assert np.abs(x - want).max() < 1e-5
+    with pytest.raises(ValueError, match="Depth"):
+        TR.input_normalization("Depth", 1)
+
+
 def test_normalize_errors():
     with pytest.raises(ValueError, match="channels"):
         TR.normalize(np.zeros((8, 5, 4, 4, 3), np.uint8), "Flow")
