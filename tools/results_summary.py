@@ -18,8 +18,16 @@ OUT = Path(__file__).resolve().parents[1] / "papers_results"
 def main() -> int:
     rec = json.loads((OUT / "timings.json").read_text())["full_run"]
     t = OUT / "tables"
+    compute = OUT / "compute.json"
+    scratch = ""
+    if compute.exists():
+        c = json.loads(compute.read_text())
+        scratch = (f" Training and scoring every run it uses from scratch: **{c['total_min']:.1f} minutes** "
+                   f"({len(c['runs'])} runs, each timed when it was trained; `tools/run_costs.py`, "
+                   "`papers_results/compute.md`).")
     print(f"**`./run_all.sh`, default profile, seeds {rec['parameters']['seeds']}: "
-          f"{rec['wall_s'] / 60:.1f} minutes** on {rec['date']}, peak memory {rec['peak_rss_gib']:.1f} GiB.\n")
+          f"{rec['wall_s'] / 60:.1f} minutes** on {rec['date']} (runs already in the results store are not "
+          f"retrained), peak memory {rec['peak_rss_gib']:.1f} GiB.{scratch}\n")
     conv = pd.read_csv(t / "initialisation_convergence.csv")
     print("Validity (mean over seeds; `yes` = every seed passes):\n")
     cols = ["modality", "val top-1", "last-quarter change", "2nd-round gain", "train top-1", "plateau",

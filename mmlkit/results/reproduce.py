@@ -104,10 +104,17 @@ def write_readme(out_dir: Path, record: dict, args: argparse.Namespace) -> Path:
     old_claims = old.read_text().strip() if old.exists() else "_(not available)_"
     flow40 = out_dir / "v0.2-flow40" / "claims.md"
     flow40_claims = flow40.read_text().strip() if flow40.exists() else "_(not available)_"
+    replay = out_dir / "plateau_replay.md"
+    replay_text = "" if not replay.exists() else (
+        "\nValidation runs every 4 epochs, so the last-quarter window of a 40-epoch model starts at epoch 28, "
+        "one epoch before the last learning-rate step (29). The models marked NO above were retrained with "
+        "validation every 2 epochs (`tools/replay_validation.py`: the same weights, bit for bit), which shows "
+        "the change from epoch 30 itself:\n\n" + replay.read_text().strip() + "\n")
     compute = out_dir / "compute.md"
     compute_text = compute.read_text().strip() if compute.exists() else \
         "_(run `tools/run_costs.py` to sum the stored runs' measured times)_"
-    reused = ""
+    reused = (" Runs already in the results store are never retrained, so a rerun's wall time is not a fresh "
+              "machine's: see \"Reproducing\" below for the from-scratch cost.")
     if "runs_trained" in full:
         reused = (f" This invocation trained {full['runs_trained']} runs; the results store already held "
                   f"{full['runs_reused']} (a stored run is never retrained, so a rerun's wall time is not a "
@@ -139,7 +146,7 @@ fit its training videos (train top-1 >= 90, scored without augmentation or dropo
 `02_initialisation` and `01_baselines_and_ensembles`:
 
 {md('initialisation_convergence')}
-
+{replay_text}
 Each modality trains from image pretraining for its own schedule (`mmlkit.config.STAGE1_EPOCHS`:
 Flow 80 epochs, RGB and RGBDiff 40), and stage 2 as long as its members need (a cohort with a
 Flow peer: 80). Stage-2 models must fit their training videos too; from `03_ml_vs_mml`, train
