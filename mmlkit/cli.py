@@ -166,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pbn", dest="partial_bn", action="store_true", help="partial BN (the released code's default)")
     p.add_argument("--lr", type=_POSITIVE, default=None)
     p.add_argument("--lr_type", choices=("step", "cos"), default=None)
-    p.add_argument("--lr_steps", type=_NONNEGATIVE, nargs="+", default=None)
+    p.add_argument("--lr_steps", type=_INDEX, nargs="+", default=None,
+                   help="epochs at which the step schedule decays (integers, as in the profiles)")
     p.add_argument("--warmup", type=_NONNEGATIVE, default=None, help="warm-up epochs")
     p.add_argument("--epochs", type=_COUNT, default=None)
     p.add_argument("-b", "--batch-size", dest="batch_size", type=_COUNT, default=None)

@@ -145,3 +145,14 @@ def test_a_device_this_machine_lacks_is_one_line(capsys):
     assert cli.main(["train", "synthetic", "RGB", "--device", "cuda", "--profile", "smoke"]) == 2
     err = capsys.readouterr().err
     assert "no CUDA device" in err and "--device cpu" in err and "Traceback" not in err
+
+
+def test_lr_steps_given_as_the_profile_has_them_give_the_same_run():
+    from mmlkit.config import profile
+
+    steps = [str(e) for e in profile("default").optim.lr_steps]
+    a = cli.train_config(_parse("train", "synthetic", "RGB,RGB", "--lr_steps", *steps))
+    assert a.optim.lr_steps == profile("default").optim.lr_steps and all(type(e) is int for e in a.optim.lr_steps)
+    assert a.digest() == cli.train_config(_parse("train", "synthetic", "RGB,RGB")).digest()  # the store's same run
+    with pytest.raises(SystemExit):
+        cli.main(["train", "synthetic", "RGB", "--lr_steps", "20.5"])

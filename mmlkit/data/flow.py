@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmlkit.data.paths import child
+from mmlkit.data.paths import child, remove_stale_tmp
 from mmlkit.data.sthv2 import available_splits, find_video, split_ids
 from mmlkit.data.video import read_all_frames
 from mmlkit.errors import DataError, MmlkitError
@@ -235,19 +235,7 @@ def _context() -> mp.context.BaseContext:
 
 def _remove_stale_tmp(root: Path) -> None:
     """Delete temporaries left by killed runs (their process no longer exists)."""
-    for folder in (root / "packed" / "flow", root / "packed" / "rgb", root / "frames"):
-        if not folder.is_dir():
-            continue
-        for p in folder.glob("*.tmp-*"):
-            try:
-                pid = int(p.name.rsplit(".tmp-", 1)[1])
-                os.kill(pid, 0)
-                continue  # still running
-            except ProcessLookupError:
-                pass
-            except (ValueError, PermissionError):
-                continue
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    remove_stale_tmp(root / "packed" / "flow", root / "packed" / "rgb", root / "frames")
 
 
 def read_pack_meta(root: str | Path) -> dict | None:

@@ -11,6 +11,7 @@ data root. So every such name is checked where it is read (:func:`check_name`,
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from mmlkit.errors import DataError
@@ -68,3 +69,24 @@ def child(root: str | Path, *parts: str) -> Path:
         raise DataError(f"{path}: this path leaves its folder {root} (from the name {'/'.join(parts)!r}); "
                         "refusing to read or write it")
     return path
+
+
+def remove_stale_tmp(*folders: str | Path) -> None:
+    """Delete ``*.tmp-<pid>`` temporaries (files or folders) whose writing process no longer exists.
+
+    Every writer in mmlkit writes ``<name>.tmp-<its pid>`` and renames it into place, so a
+    temporary whose process is alive belongs to a run in progress (another worker, another
+    terminal) and is kept; one whose process is gone was left by a killed run.
+    """
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            continue
+        for p in folder.glob("*.tmp-*"):
+            try:
+                os.kill(int(p.name.rsplit(".tmp-", 1)[1]), 0)
+                continue  # its process still runs
+            except ProcessLookupError:
+                pass
+            except (ValueError, PermissionError):  # not our naming, or another user's live process
+                continue
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)

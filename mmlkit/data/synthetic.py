@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from mmlkit.data.paths import remove_stale_tmp
 from mmlkit.errors import DataError
 
 GENERATOR_VERSION = 2  # 2: default renders at 48 px, packed at 32 (farneback, bound 5); sizes scale with S/32
@@ -786,8 +787,7 @@ def generate(out_dir: str | Path, preset: str | SynthPreset = "default", seed: i
     meta = _read_meta(root)
     _check_meta(root, meta, P, seed)
     (root / "videos").mkdir(parents=True, exist_ok=True)
-    for stale in (root / "videos").glob("*.tmp-*"):
-        stale.unlink(missing_ok=True)
+    remove_stale_tmp(root / "videos")  # a live generator's temporaries are kept
     plan = _plan(P, seed)
     labels = {c.replace("[", "").replace("]", ""): str(i) for i, c in enumerate(P.classes)}
     records: dict[str, list[dict]] = {s: [] for s in SPLITS}

@@ -390,8 +390,8 @@ def save_state(out_dir: Path, member: Member, epochs_done: int, digest: str) -> 
     path = state_path(out_dir, member)
     blob = dict(epochs_done=epochs_done, digest=digest, model=member.model.state_dict(),
                 optimizer=member.optimizer.state_dict(), scaler=member.scaler.state_dict(),
-                best_top1=member.best_top1, best_epoch=member.best_epoch, history=member.history,
-                dropout_rng=member.cpu_rng if member.cpu_rng is not None else torch.get_rng_state())
+                best_top1=member.best_top1, best_epoch=member.best_epoch, history=member.history)
+    # no generator state: every epoch reseeds each model's dropout from (seed, index, replica, epoch)
     if path.exists():
         os.replace(path, path.with_name(path.name + ".prev"))
     atomic_save(blob, path)

@@ -77,3 +77,20 @@ def test_list_file_folders_and_sources_stay_inside(tmp_path):
         PackedSource(tmp_path).path("../../x", "Flow")
     with pytest.raises(DataError, match="leaves its folder"):
         FrameFolderSource(tmp_path / "frames").num_frames("../..", "RGB")
+
+
+def test_remove_stale_tmp_keeps_a_live_writers_files(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from mmlkit.data.paths import remove_stale_tmp
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)  # that process has exited
+    (tmp_path / f"1.webm.tmp-{os.getpid()}").write_bytes(b"being written")  # ours: alive
+    (tmp_path / f"2.webm.tmp-{dead_pid}").write_bytes(b"left by a killed run")
+    (tmp_path / f"3.tmp-{dead_pid}").mkdir()
+    (tmp_path / "4.webm.tmp-notapid").write_bytes(b"not ours")
+    remove_stale_tmp(tmp_path, tmp_path / "missing")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1.webm.tmp-" + str(os.getpid()), "4.webm.tmp-notapid"]

@@ -78,7 +78,7 @@ def test_layout_and_json_are_ssv2(smoke):
 
 
 def test_real_loader_reads_it(smoke):
-    sthv2 = pytest.importorskip("mmlkit.data.sthv2")
+    from mmlkit.data import sthv2
     labels = sthv2.load_labels(smoke / "labels.json")
     recs = sthv2.load_split(smoke, "train")
     assert len(recs) == 58 and all(0 <= r.label < len(labels) for r in recs)
@@ -224,7 +224,6 @@ def test_render_images():
 
 @pytest.mark.slow
 def test_generate_with_pack(tmp_path):
-    pytest.importorskip("mmlkit.data.flow")
     tiny = dataclasses.replace(S.PRESETS["smoke"], name="tiny", train_per_class=1, val_per_class=0, test_clips=1)
     root = S.generate(tmp_path / "d", tiny, seed=2, workers=2, montage=False, pack=True, progress=False)
     meta = json.loads((root / "synthetic.json").read_text())

@@ -44,7 +44,6 @@ def test_sampler_timelines(tmp_path):
              "twice": np.array([[3, 9, 15, 21, 28, 34, 40, 46], [0, 6, 12, 18, 25, 31, 37, 43]])}
     plots.sampler_timelines(50, views, path=tmp_path / "t.png")
     _png(tmp_path / "t.png")
-    pytest.importorskip("mmlkit.data.sampling")
     v = plots.sampler_views(50, 8, dense_length=32, dense_number=3)
     assert v["uniform"].tolist() == [[3, 9, 15, 21, 28, 34, 40, 46]]  # method.md's worked example
     assert v["dense x 3"][:, 0].tolist() == [0, 9, 18]

@@ -111,7 +111,6 @@ def test_foreign_folder_and_missing_checkpoint(tmp_path, cfg):
 @pytest.mark.slow
 def test_real_training_and_scoring(tmp_path):
     """One smoke RGB run through mmlkit.training.train and the default scorer (file names agree)."""
-    pytest.importorskip("mmlkit.training")
     cfg = profile("smoke")
     store = RunStore(tmp_path)
     run = load_or_run(cfg, store, eval_plans={"centre": EvalConfig()}, progress=False)
