@@ -110,6 +110,14 @@ def write_readme(out_dir: Path, record: dict, args: argparse.Namespace) -> Path:
         "one epoch before the last learning-rate step (29). The models marked NO above were retrained with "
         "validation every 2 epochs (`tools/replay_validation.py`: the same weights, bit for bit), which shows "
         "the change from epoch 30 itself:\n\n" + replay.read_text().strip() + "\n")
+    draw = out_dir / "draw-1" / "tables"
+    draw_text = "_(not run: `./run_all.sh --synth-seed 1 --only 01_baselines_and_ensembles --only 03_ml_vs_mml`)_"
+    if (draw / "ml_vs_mml_claim.md").exists():
+        draw_text = ("The headline notebooks (01, 03) rerun on draw 1 of the benchmark (`papers_results/draw-1/`, same "
+                     "image stand-in, same regime), to check that a verdict is not a property of one draw. "
+                     "Fit and accuracy of the single models:\n\n" + (draw / "baselines_accuracy.md").read_text().strip()
+                     + "\n\nClaims on draw 1:\n\n" + (draw / "baselines_claim.md").read_text().strip() + "\n\n"
+                     + (draw / "ml_vs_mml_claim.md").read_text().strip() + "\n")
     compute = out_dir / "compute.md"
     compute_text = compute.read_text().strip() if compute.exists() else \
         "_(run `tools/run_costs.py` to sum the stored runs' measured times)_"
@@ -169,6 +177,10 @@ Complementarity: each ensemble against its better member, paired by seed:
 ## The paper's claims, tested here
 
 {md('claims')}
+
+## Another draw of the benchmark
+
+{draw_text}
 
 ## When MML helps (notebook 06)
 
