@@ -27,8 +27,9 @@ ensure_venv() {
   log "creating $VENV (torch==2.14.1, torchvision==0.29.1 and the project's dependencies; a few minutes)"
   [ -x "$PY" ] || "$PYTHON" -m venv "$VENV"
   "$PY" -m pip install -q --upgrade pip
-  "$PY" -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
-  "$PY" -m pip install -q -e ".[dev,tensorboard]"
+  # constraints.txt: the exact versions behind papers_results/ (floats depend on them)
+  "$PY" -m pip install -q -c constraints.txt "torch==2.14.1" "torchvision==0.29.1"
+  "$PY" -m pip install -q -c constraints.txt -e ".[dev,tensorboard]"
   "$PY" -m ipykernel install --prefix "$VENV" --name mmlkit --display-name "mmlkit (.venv)" >/dev/null
   log "environment ready: $("$PY" -c 'import torch; print("torch", torch.__version__)')"
 }

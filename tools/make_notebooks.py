@@ -368,6 +368,17 @@ a small stand-in, not SSv2.
     code('display(res.tables["claims"])'),
     md("## When MML helps (notebook 06)"),
     code('display(res.tables["when_mml_helps_grid"])'),
+    md("""
+## The single RGB model at inference: accuracy against cost
+
+The paper's motivation, measured. Cost per video on this CPU from the .webm file to the scores
+(`python -m benchmarks --only inference`: decoding, optical flow for the Flow model, each network),
+for the RGB model alone and for the ensembles it replaces; accuracy from the runs above. A cost
+is shown only for the model it was measured on.
+"""),
+    code('display(res.tables["inference_cost"])'),
+    code('display(res.tables["accuracy_vs_cost"])'),
+    code('res.figures.get("accuracy_vs_cost")'),
     md("## Published numbers (context; not comparable to the synthetic benchmark)"),
     checked('from mmlkit.results import paper\nprint(paper.published_results().to_string(index=False))'),
 ])

@@ -35,6 +35,8 @@ from mmlkit.data.paths import child, remove_stale_tmp
 from mmlkit.data.sthv2 import available_splits, find_video, split_ids
 from mmlkit.data.video import read_all_frames
 from mmlkit.errors import DataError, MmlkitError
+from mmlkit.progress import bar as progress_bar
+from mmlkit.progress import summary
 
 METHODS: tuple[str, ...] = ("dis", "farneback", "tvl1")
 DIS_PRESETS: tuple[str, ...] = ("ultrafast", "fast", "medium")
@@ -47,8 +49,15 @@ def tvl1_available() -> bool:
     return hasattr(cv2, "optflow") and hasattr(cv2.optflow, "DualTVL1OpticalFlow_create")
 
 
-def _flow_fn(method: str, dis_preset: str):
-    """A function (prev gray uint8 (H,W), next gray) -> float32 (H, W, 2)."""
+def flow_function(method: str, dis_preset: str = "ultrafast"):
+    """The flow of one frame pair: ``(prev gray uint8 (H, W), next gray) -> float32 (H, W, 2)``.
+
+    Built once per method (DIS and TV-L1 keep an engine); :func:`compute_flow` uses it on
+    consecutive frames, online inference on the pairs a model reads.
+
+    Raises:
+        ValueError: an unknown method or DIS preset. MmlkitError: ``tvl1`` without opencv-contrib.
+    """
     import cv2
 
     if method == "dis":
@@ -85,7 +94,7 @@ def compute_flow(frames: np.ndarray, method: str = "dis", dis_preset: str = "ult
 
     frames = np.asarray(frames)
     assert frames.dtype == np.uint8 and frames.ndim in (3, 4), (frames.dtype, frames.shape)
-    flow_fn = _flow_fn(method, dis_preset)
+    flow_fn = flow_function(method, dis_preset)
     gray = frames if frames.ndim == 3 else np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
     n, h, w = gray.shape
     out = np.empty((max(n - 1, 0), h, w, 2), np.float32)
@@ -296,7 +305,7 @@ def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpe
         overwrite: recompute videos whose outputs exist.
         splits: split names; ``None``: every split JSON present.
         dis_preset: DIS preset (``ultrafast`` | ``fast`` | ``medium``).
-        progress: show a tqdm bar.
+        progress: a bar, or one summary line (:mod:`mmlkit.progress`).
         pack_size: side (pixels) of the packed square frames: flow is computed at the video's
             native size, then flow (vectors scaled by ``pack_size / native``) and RGB are resized
             to ``pack_size`` (INTER_AREA) before quantising / writing; ``None``: native size (as
@@ -311,11 +320,10 @@ def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpe
         ``{"done", "skipped_existing", "failed": [(id, reason)], "seconds", "frame_pairs",
         "videos", "method"}``. Failed videos are also printed to stderr.
     """
-    from tqdm import tqdm
 
     root = Path(root)
     _check_numbers(bound=bound, workers=workers, pack_size=pack_size)
-    _flow_fn(method, dis_preset)  # fail early on an unknown method / missing tvl1
+    flow_function(method, dis_preset)  # fail early on an unknown method / missing tvl1
     splits = list(splits) if splits is not None else available_splits(root)
     if not splits:
         raise DataError(f"{root}: no split files (something-something-v2-<split>.json) found")
@@ -329,7 +337,7 @@ def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpe
     report = {"done": 0, "skipped_existing": 0, "failed": [], "seconds": 0.0, "frame_pairs": 0,
               "videos": len(ids), "method": method}
     t0 = time.perf_counter()
-    bar = tqdm(total=len(tasks), desc=f"flow ({method})", unit="video", disable=None if progress else True)
+    bar = progress_bar(total=len(tasks), desc=f"flow ({method})", unit="video", enabled=progress)
     pool = None
     try:
         if workers <= 1 or len(tasks) <= 1:
@@ -354,6 +362,9 @@ def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpe
             pool.join()
     report["failed"].sort()
     report["seconds"] = time.perf_counter() - t0
+    summary(f"flow ({method}): {report['done']} videos ({report['frame_pairs']} frame pairs) in "
+            f"{report['seconds']:.0f} s; {report['skipped_existing']} already done, {len(report['failed'])} failed",
+            progress and report["done"] + len(report["failed"]) > 0)
     if report["failed"]:
         print(f"flow: {len(report['failed'])} of {len(ids)} videos failed:", file=sys.stderr)
         for vid, reason in report["failed"]:

@@ -32,15 +32,17 @@ import json
 import multiprocessing as mp
 import os
 import re
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from mmlkit.data.paths import remove_stale_tmp
 from mmlkit.errors import DataError
+from mmlkit.progress import bar as progress_bar
+from mmlkit.progress import summary
 
 GENERATOR_VERSION = 2  # 2: default renders at 48 px, packed at 32 (farneback, bound 5); sizes scale with S/32
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
@@ -777,7 +779,7 @@ def generate(out_dir: str | Path, preset: str | SynthPreset = "default", seed: i
         montage: write ``montage.png`` (one row per class).
         pack: then run ``mmlkit.data.flow.extract_dataset(root, pack_rgb=True)`` with the
             preset's ``flow_method``, ``flow_dis_preset``, ``flow_bound`` and ``pack_size``.
-        progress: tqdm bar.
+        progress: a bar, or one summary line (:mod:`mmlkit.progress`).
 
     Raises:
         DataError: ``out_dir`` holds another data set (other preset/seed/version, or not synthetic).
@@ -814,7 +816,8 @@ def generate(out_dir: str | Path, preset: str | SynthPreset = "default", seed: i
             meta["num_frames"][vid] = _clip_length(P, seed, split, index)
         else:
             todo.append((str(root), P, int(seed), split, index, cls, vid))
-    bar = tqdm(total=len(todo), desc=f"synthetic {P.name}", unit="clip", disable=None if progress else True)
+    t0 = time.perf_counter()
+    bar = progress_bar(total=len(todo), desc=f"synthetic {P.name}", unit="clip", enabled=progress)
     pool = None
     try:
         if workers <= 1 or len(todo) <= 1:
@@ -830,6 +833,8 @@ def generate(out_dir: str | Path, preset: str | SynthPreset = "default", seed: i
         bar.close()
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+    summary(f"synthetic {P.name} (seed {seed}): wrote {len(todo)} of {len(plan)} clips in "
+            f"{time.perf_counter() - t0:.0f} s to {root}", progress and bool(todo))
     meta["num_frames"] = {vid: meta["num_frames"][vid] for _, _, _, vid in plan}
     meta["complete"] = True
     _dump(root / "synthetic.json", meta)

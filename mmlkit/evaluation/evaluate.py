@@ -17,12 +17,12 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from mmlkit.config import ConfigError, DataConfig, EvalConfig
 from mmlkit.errors import CheckpointError, DataError, MmlkitError
 from mmlkit.evaluation import metrics as M
 from mmlkit.evaluation.views import ViewPlan, view_plan
+from mmlkit.progress import bar as progress_bar
 
 
 class EnsembleError(MmlkitError):
@@ -113,7 +113,7 @@ def score_model(model: torch.nn.Module, loader: Iterable[dict] | torch.utils.dat
             (a DataLoader over a ``train=False`` dataset). A Dataset is wrapped in a
             DataLoader with ``batch_size`` in order.
         device: where the forward passes run.
-        progress: tqdm bar.
+        progress: a bar or a summary line (:mod:`mmlkit.progress`).
         plan: when given, each batch is checked against it (V and T).
         chunk: at most this many views per forward pass (default: the whole B*V).
         name, meta: stored with the result.
@@ -138,8 +138,7 @@ def score_model(model: torch.nn.Module, loader: Iterable[dict] | torch.utils.dat
         total = len(loader)  # type: ignore[arg-type]
     except TypeError:
         total = None
-    for batch in tqdm(loader, total=total, disable=not progress or None, desc=f"score {name}".strip(),
-                      leave=False):
+    for batch in progress_bar(loader, enabled=progress, total=total, desc=f"score {name}".strip(), leave=False):
         skipped.extend(str(i) for i in batch.get("skipped", []) or [])
         if not batch["id"]:  # every video of this batch was unreadable
             continue

@@ -30,8 +30,9 @@ from matplotlib.figure import Figure
 
 from mmlkit.evaluation import (Scores, confusion_matrix, ensemble, hierarchical_bootstrap, per_class_accuracy,
                                subset_table)
+from mmlkit.evaluation.views import view_plan
 from mmlkit.results import paper, plots, tables, validity
-from mmlkit.results.experiments import Study
+from mmlkit.results.experiments import PLANS, Study
 
 MODALITIES = ("RGB", "Flow", "RGBDiff")
 SAMPLING_PLANS = ("centre", "twice", "dense", "dense_x3", "both", "centre_3crops", "both_3crops")
@@ -538,10 +539,21 @@ def paper_tables(study: Study) -> Analysis:
     res.figures["headline"] = plots.accuracy_bars(headline_acc, x="experiment",
                                                   title="the single RGB model at inference, by training")
     res.tables["published"] = paper.published_results()
+    from mmlkit.results.inference_cost import study_tables
+
+    res.tables["inference_cost"], res.tables["accuracy_vs_cost"], fig = study_tables(study, headline_acc)
+    if fig is not None:
+        res.figures["accuracy_vs_cost"] = fig
     return res
 
 
 def _headline(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The RGB model at inference by how it was trained, and the ensembles it replaces.
+
+    Returns the summary table and the per-seed accuracies; both carry ``inference``, the models
+    run at test time (``RGB``, ``RGB+Flow``, ``RGB+Flow+RGBDiff``), which the accuracy-vs-cost
+    analysis (:mod:`mmlkit.results.inference_cost`) joins with the measured cost.
+    """
     seeds = study.seeds
     setups = [
         ("RGB from image pretraining", lambda s: study.single("RGB", s, init="image"), "centre"),
@@ -555,14 +567,21 @@ def _headline(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
         ("RGB, random sampling, both-views test", lambda s: study.single("RGB", s, init="image", sample="random"),
          "both"),
     ]
-    parts = [(name, _member(_per_seed(study, make, (plan,)), 0, plan), str(make(seeds[0]).optim.epochs))
+    # (name, scores per seed, epochs, what runs at inference)
+    parts = [(name, _member(_per_seed(study, make, (plan,)), 0, plan), str(make(seeds[0]).optim.epochs),
+              "RGB" if plan == "centre" else f"RGB x{view_plan(PLANS[plan], study.base().data).n_views} views")
              for name, make, plan in setups]
-    flow_make = lambda s: study.single("Flow", s, init="image")  # noqa: E731
-    flow = _member(_per_seed(study, flow_make, ("centre",)), 0)
-    parts.append(("(2 models) RGB + Flow ensemble", [ensemble([a, b]) for a, b in zip(parts[0][1], flow)],
-                  f"{parts[0][2]} + {flow_make(seeds[0]).optim.epochs}"))
-    acc = pd.DataFrame([r for name, sc, _ in parts for r in _rows(name, sc, seeds)])
+    singles = {m: (_member(_per_seed(study, lambda s, m=m: study.single(m, s, init="image")), 0),
+                   study.single(m, seeds[0], init="image").optim.epochs) for m in ("Flow", "RGBDiff")}
+    rgb, rgb_epochs = parts[0][1], parts[0][2]
+    for members in (("RGB", "Flow"), ("RGB", "Flow", "RGBDiff")):
+        others = [singles[m] for m in members[1:]]
+        parts.append((f"({len(members)} models) {' + '.join(members)} ensemble",
+                      [ensemble([r, *o]) for r, *o in zip(rgb, *[sc for sc, _ in others])],
+                      " + ".join([rgb_epochs] + [str(ep) for _, ep in others]), "+".join(members)))
+    acc = pd.DataFrame([r for name, sc, _, system in parts for r in _rows(name, sc, seeds, inference=system)])
     table = _summary(acc, ["experiment"])
-    table.insert(1, "models at inference", [2 if name.startswith("(2") else 1 for name, _, _ in parts])
-    table.insert(2, "epochs (last stage)", [ep for _, _, ep in parts])
+    table.insert(1, "models at inference", [len(system.split("+")) for *_, system in parts])
+    table.insert(2, "epochs (last stage)", [ep for _, _, ep, _ in parts])
+    table.insert(3, "inference", [system for *_, system in parts])
     return table, acc

@@ -174,6 +174,21 @@ Complementarity: each ensemble against its better member, paired by seed:
 
 {md('headline')}
 
+## The single RGB model at inference: accuracy against cost
+
+What each way of training the RGB model buys, next to what the ensembles it replaces cost per
+video on this CPU (decode + optical flow + networks, median latency at batch 1; the Flow model's
+flow is the data set's method). Cost from `python -m benchmarks --only inference`
+(`benchmarks/results/inference/inference.json`), accuracy from the runs above:
+
+{md('accuracy_vs_cost')}
+
+![accuracy against cost](figures/accuracy_vs_cost.png)
+
+Every case, system and flow method measured (`x RGB`: latency over the RGB model's):
+
+{md('inference_cost')}
+
 ## The paper's claims, tested here
 
 {md('claims')}

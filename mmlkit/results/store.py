@@ -67,12 +67,37 @@ def run_hash(cfg: RunConfig) -> str:
     return hashlib.sha256(f"{cfg.digest()}:{STORE_VERSION}".encode()).hexdigest()[:12]
 
 
+#: Packages whose versions can change a run's floats (data, flow, training); recorded with every run.
+NUMERIC_PACKAGES: tuple[str, ...] = ("numpy", "opencv-python-headless", "opencv-contrib-python-headless", "decord",
+                                     "av", "scipy")
+
+
+def _cpu_model() -> str:
+    """The CPU's model name and x86 family/model (``/proc/cpuinfo``), e.g. ``AMD EPYC (family 25 model 1)``."""
+    try:
+        info = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().splitlines()[:30] if ":" in line)
+    except OSError:
+        return platform.processor() or "unknown"
+    info = {k.strip(): v.strip() for k, v in info.items()}
+    return f"{info.get('model name', 'unknown')} (family {info.get('cpu family', '?')} model {info.get('model', '?')})"
+
+
 def environment() -> dict[str, Any]:
-    """torch/python versions, machine, CPU count, torch threads, CUDA device (if any)."""
+    """What a run's floats depend on besides its config: torch and the numeric packages'
+    versions, the CPU (model and the vector instructions torch uses), CPU count, torch threads,
+    the CUDA device (if any). Recorded with every run, so two stores can be told apart."""
+    from importlib import metadata
+
     import torch
 
     env = {"torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
-           "platform": platform.platform(), "cpus": os.cpu_count(), "threads": torch.get_num_threads()}
+           "platform": platform.platform(), "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
+           "cpu": _cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    for name in NUMERIC_PACKAGES:
+        try:
+            env[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
     if torch.cuda.is_available():
         env["cuda_device"] = torch.cuda.get_device_name(0)
     return env
@@ -261,7 +286,7 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
         store: where runs live.
         eval_plans: view-plan name -> EvalConfig; each model's validation scores are stored under
             ``scores/<name>/``. A name whose stored EvalConfig differs is rescored (overwritten).
-        progress: tqdm bars.
+        progress: bars or summary lines (:mod:`mmlkit.progress`).
         train_fn: ``train(cfg, out_dir, resume=True, progress=...)`` (default
             :func:`mmlkit.training.train`); injectable for tests.
         scorer: ``(cfg, checkpoint, index, eval_cfg, progress) -> Scores`` (default: the last

@@ -36,7 +36,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
             another configuration, or of this one without ``resume``, is an error
             (:func:`~mmlkit.training.run_folder.check_run_folder`).
         rank, world_size, init_method: the authors' one-command-per-rank form.
-        progress: tqdm bars (rank 0 only when distributed).
+        progress: bars, or one summary line per run (:mod:`mmlkit.progress`; rank 0 only when distributed).
         timeout_s: distributed only: seconds a collective waits for a dead or hung peer before
             :class:`~mmlkit.errors.DistributedError` (default ``distributed.DEFAULT_TIMEOUT_S``).
 

@@ -40,6 +40,8 @@ from mmlkit.config import EvalConfig, OptimConfig, RunConfig
 from mmlkit.errors import CheckpointError, DataError
 from mmlkit.losses import mutual_kl
 from mmlkit.models.safe_load import safe_load
+from mmlkit.progress import bar as progress_bar
+from mmlkit.progress import summary
 
 CSV_COLUMNS: tuple[str, ...] = ("epoch", "lr", "ce", "kl", "train_top1", "val_top1", "val_top5", "seconds")
 TIMING_COLUMNS: tuple[str, ...] = ("seconds",)
@@ -271,8 +273,6 @@ def train_one_epoch(members: list[Member], loader: Any, comm: Any, cfg: RunConfi
 
     Returns one dict per member: lr (last), ce, kl (means over batches), train_top1 (%).
     """
-    from tqdm.auto import tqdm
-
     iters = len(loader)
     amp = bool(cfg.optim.amp and device.type == "cuda")
     for m in members:
@@ -280,8 +280,8 @@ def train_one_epoch(members: list[Member], loader: Any, comm: Any, cfg: RunConfi
         m.reseed(cfg.seed, epoch, device)
     sums = [dict(ce=0.0, kl=0.0, correct=0, n=0) for _ in members]
     lr = lr_at(cfg.optim, epoch, 0, iters)
-    bar = tqdm(loader, total=iters, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}", disable=not progress or None,
-               leave=False, dynamic_ncols=True)
+    bar = progress_bar(loader, enabled=progress, total=iters, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}",
+                       leave=False, dynamic_ncols=True)
     for it, batch in enumerate(bar):
         lr = lr_at(cfg.optim, epoch, it, iters)
         labels = batch["label"].to(device, non_blocking=True)
@@ -331,11 +331,9 @@ def evaluate(model: nn.Module, loader: Any, modality: str, device: torch.device,
     so that shards can be summed); n counts the readable videos only, and the ids of the
     unreadable ones are added to ``skipped``.
     """
-    from tqdm.auto import tqdm
-
     model.eval()
     counts = torch.zeros(3, dtype=torch.float64)
-    for batch in tqdm(loader, desc=f"val {modality}", disable=not progress or None, leave=False):
+    for batch in progress_bar(loader, enabled=progress, desc=f"val {modality}", leave=False):
         if skipped is not None:
             skipped.update(batch.get("skipped", ()))
         if not batch["id"]:
@@ -557,6 +555,10 @@ def fit(cfg: RunConfig, out_dir: Path, members: list[Member], comm: Any, device:
         atomic_write_text(out_dir / "done.json", json.dumps(
             {"mode": mode, "world_size": comm.world_size, "digest": digest, "models": metrics}, indent=2))
     comm.barrier()
+    if comm.is_main:
+        last = ", ".join(f"{d['modality']} {d['final_top1']:.1f}" for d in metrics if d["final_top1"] is not None)
+        summary(f"trained {out_dir.name}: {'+'.join(cfg.modalities)}, seed {cfg.seed}, epochs {start + 1}-"
+                f"{cfg.optim.epochs}, {seconds / 60:.1f} min; val top-1 {last or 'n/a'}", progress)
     names = [f"model{d['index']}_{d['modality']}" for d in metrics]
     return TrainResult(out_dir, [out_dir / f"{n}.pt" for n in names], [out_dir / f"{n}_best.pt" for n in names],
                        metrics)

@@ -36,7 +36,7 @@ def pretrain_image_backbone(cfg: PretrainConfig, out_path: str | Path, progress:
             generator preset (the images' size and nuisance), seed, schedule and thread count. A
             tenth more images than ``cfg.n_images`` are drawn as a held-out check.
         out_path: where the state dict goes (written atomically).
-        progress: tqdm bar and a line with the held-out accuracy.
+        progress: a bar (:mod:`mmlkit.progress`) and a line with the held-out accuracy.
 
     Returns:
         ``{"path": out_path, "heldout_top1": held-out shape accuracy (%), "chance": (%),
@@ -63,7 +63,7 @@ def pretrain_image_backbone(cfg: PretrainConfig, out_path: str | Path, progress:
 
 def _train(cfg: PretrainConfig, progress: bool) -> tuple[float, int, dict]:
     """The training itself: (held-out top-1 %, held-out images, backbone state dict)."""
-    from tqdm.auto import tqdm
+    from mmlkit.progress import bar as progress_bar
 
     from mmlkit.data.synthetic import IMAGE_CLASSES, render_images
     from mmlkit.models.backbones import build_backbone, feature_dim, head_name
@@ -91,7 +91,7 @@ def _train(cfg: PretrainConfig, progress: bool) -> tuple[float, int, dict]:
         steps = max(1, epochs * (n_images // batch_size))
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + np.cos(np.pi * min(1.0, s / steps))))
         order_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x0D3E]))
-        bar = tqdm(total=steps, desc="image pretraining", disable=not progress or None, leave=False)
+        bar = progress_bar(total=steps, desc="image pretraining", enabled=progress, leave=False)
         net.train()
         for _ in range(epochs):
             order = torch.from_numpy(order_rng.permutation(n_images))
