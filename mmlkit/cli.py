@@ -395,9 +395,10 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     print(f"image-pretrained backbone: {info['path']} (held-out shape accuracy {info['heldout_top1']:.1f}%, "
           f"chance {info['chance']:.1f}%)")
     if out is not None:
-        tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-        shutil.copyfile(info["path"], tmp)
-        os.replace(tmp, out)
+        from mmlkit.fileio import atomic_path
+
+        with atomic_path(out) as tmp:
+            shutil.copyfile(info["path"], tmp)
         print(f"copied to {out}")
     return 0
 

@@ -22,9 +22,6 @@ leaves only complete files and a rerun redoes only what is missing.
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -35,7 +32,8 @@ from mmlkit.data.paths import child, remove_stale_tmp
 from mmlkit.data.sthv2 import available_splits, find_video, split_ids
 from mmlkit.data.video import read_all_frames
 from mmlkit.errors import DataError, MmlkitError
-from mmlkit.progress import bar as progress_bar
+from mmlkit.fileio import atomic_path, write_json
+from mmlkit.parallel import imap_progress, safe_context
 from mmlkit.progress import summary
 
 METHODS: tuple[str, ...] = ("dis", "farneback", "tvl1")
@@ -159,31 +157,21 @@ def dequantize_flow(q: np.ndarray, bound: float = 20.0) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- storage
-def _tmp(path: Path) -> Path:
-    return path.with_name(f"{path.name}.tmp-{os.getpid()}")
-
-
 def _save_npy(path: Path, arr: np.ndarray) -> None:
-    tmp = _tmp(path)
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, arr)
-    os.replace(tmp, path)
 
 
 def _write_jpegs(folder: Path, rgb: np.ndarray, qflow: np.ndarray) -> None:
     import cv2
 
-    tmp = _tmp(folder)
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for i, f in enumerate(rgb, start=1):
-        cv2.imwrite(str(tmp / f"img_{i:05d}.jpg"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
-    for i, f in enumerate(qflow, start=1):
-        cv2.imwrite(str(tmp / f"flow_x_{i:05d}.jpg"), np.ascontiguousarray(f[..., 0]))
-        cv2.imwrite(str(tmp / f"flow_y_{i:05d}.jpg"), np.ascontiguousarray(f[..., 1]))
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
+    with atomic_path(folder) as tmp:  # the folder appears whole, replacing an older one
+        tmp.mkdir()
+        for i, f in enumerate(rgb, start=1):
+            cv2.imwrite(str(tmp / f"img_{i:05d}.jpg"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+        for i, f in enumerate(qflow, start=1):
+            cv2.imwrite(str(tmp / f"flow_x_{i:05d}.jpg"), np.ascontiguousarray(f[..., 0]))
+            cv2.imwrite(str(tmp / f"flow_y_{i:05d}.jpg"), np.ascontiguousarray(f[..., 1]))
 
 
 def output_paths(root: Path, video_id: str, jpeg: bool, pack_rgb: bool) -> dict[str, Path]:
@@ -232,16 +220,6 @@ def _worker_init() -> None:
     cv2.setNumThreads(1)  # one process per core; OpenCV's own threads would oversubscribe
 
 
-def _context() -> mp.context.BaseContext:
-    """forkserver (spawn where missing): forking a parent that already ran OpenCV/decord threads
-    can deadlock the children. The server preloads this module so each worker starts cheaply."""
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload([__name__])
-        return ctx
-    return mp.get_context("spawn")
-
-
 def _remove_stale_tmp(root: Path) -> None:
     """Delete temporaries left by killed runs (their process no longer exists)."""
     remove_stale_tmp(root / "packed" / "flow", root / "packed" / "rgb", root / "frames")
@@ -262,17 +240,12 @@ def read_pack_meta(root: str | Path) -> dict | None:
 
 
 def _write_pack_meta(root: Path, meta: dict, overwrite: bool) -> None:
-    import json
-
     have = read_pack_meta(root)
     if have is not None and have != meta and not overwrite:
         diff = {k: (have.get(k), v) for k, v in meta.items() if have.get(k) != v}
         raise DataError(f"{root / 'packed' / 'meta.json'}: the packed arrays were made with other settings "
                         f"(field: (found, asked)) {diff}; pass overwrite=True or delete {root / 'packed'}")
-    path = root / "packed" / "meta.json"
-    tmp = _tmp(path)
-    tmp.write_text(json.dumps(meta, indent=1))
-    os.replace(tmp, path)
+    write_json(root / "packed" / "meta.json", meta, indent=1)
 
 
 def _check_numbers(bound: float, workers: int, pack_size: int | None) -> None:
@@ -337,29 +310,17 @@ def extract_dataset(root: str | Path, method: str = "dis", workers: int = 2, jpe
     report = {"done": 0, "skipped_existing": 0, "failed": [], "seconds": 0.0, "frame_pairs": 0,
               "videos": len(ids), "method": method}
     t0 = time.perf_counter()
-    bar = progress_bar(total=len(tasks), desc=f"flow ({method})", unit="video", enabled=progress)
-    pool = None
-    try:
-        if workers <= 1 or len(tasks) <= 1:
-            results = map(_extract_one, tasks)
+    # as results arrive (unordered) keeps both workers busy; each worker runs OpenCV on one thread
+    for vid, status, reason, pairs in imap_progress(_extract_one, tasks, workers, desc=f"flow ({method})", unit="video",
+                                                    progress=progress, ordered=False, initializer=_worker_init,
+                                                    context=safe_context([__name__])):
+        if status == "done":
+            report["done"] += 1
+            report["frame_pairs"] += pairs
+        elif status == "skipped":
+            report["skipped_existing"] += 1
         else:
-            pool = _context().Pool(min(workers, len(tasks)), initializer=_worker_init)
-            chunk = max(1, min(16, len(tasks) // (workers * 8)))
-            results = pool.imap_unordered(_extract_one, tasks, chunksize=chunk)
-        for vid, status, reason, pairs in results:
-            if status == "done":
-                report["done"] += 1
-                report["frame_pairs"] += pairs
-            elif status == "skipped":
-                report["skipped_existing"] += 1
-            else:
-                report["failed"].append((vid, reason))
-            bar.update(1)
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+            report["failed"].append((vid, reason))
     report["failed"].sort()
     report["seconds"] = time.perf_counter() - t0
     summary(f"flow ({method}): {report['done']} videos ({report['frame_pairs']} frame pairs) in "

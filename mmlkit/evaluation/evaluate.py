@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -22,6 +21,7 @@ from mmlkit.config import ConfigError, DataConfig, EvalConfig
 from mmlkit.errors import CheckpointError, DataError, MmlkitError
 from mmlkit.evaluation import metrics as M
 from mmlkit.evaluation.views import ViewPlan, view_plan
+from mmlkit.fileio import atomic_path, write_json, write_text
 from mmlkit.progress import bar as progress_bar
 
 
@@ -70,13 +70,10 @@ class Scores:
     def save(self, path: str | Path) -> Path:
         """Write an ``.npz`` (ids, labels, scores, name, meta as JSON) atomically."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, ids=np.asarray(self.ids, dtype=str), labels=self.labels.astype(np.int64),
                      scores=self.scores.astype(np.float32), name=np.asarray(self.name),
                      meta=np.asarray(json.dumps(self.meta, default=str)))
-        os.replace(tmp, path)
         return path
 
     @classmethod
@@ -268,20 +265,12 @@ def format_metrics(rows: list[dict[str, Any]]) -> str:
 
 def write_submission(scores: Scores, path: str | Path) -> Path:
     """SSv2 submission lines ``id;c1;c2;c3;c4;c5`` (top-5 class indices, best first), atomically."""
-    path = Path(path)
     top = np.argsort(-scores.scores, axis=1, kind="stable")[:, :5]
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text("".join(f"{i};" + ";".join(str(int(c)) for c in t) + "\n" for i, t in zip(scores.ids, top)))
-    os.replace(tmp, path)
-    return path
+    return write_text(path, "".join(f"{i};" + ";".join(str(int(c)) for c in t) + "\n" for i, t in zip(scores.ids, top)))
 
 
 def _write_json(obj: dict, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
+    write_json(path, obj)
 
 
 def check_models_fit_data(data_cfg: DataConfig, weights: Sequence[str], models: Sequence[torch.nn.Module]) -> None:

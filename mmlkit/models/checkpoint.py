@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from mmlkit.errors import CheckpointError
+from mmlkit.fileio import save_torch
 from mmlkit.models import backbones as bb
 from mmlkit.models.safe_load import safe_load
 from mmlkit.models.tsn import TSN
@@ -90,16 +91,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, **state) -> Path:
     sd = OrderedDict((k, v.detach().cpu()) for k, v in tsn.state_dict().items())
     payload = {"format": FORMAT, "version": VERSION, "meta": dict(tsn.meta), "arch": tsn.arch,
                "state_dict": sd, **state}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return save_torch(payload, path)
 
 
 # ----------------------------------------------------------------------------- released layout

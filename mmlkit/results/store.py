@@ -35,6 +35,7 @@ import pandas as pd
 
 from mmlkit.config import EvalConfig, PretrainConfig, RunConfig
 from mmlkit.errors import MmlkitError
+from mmlkit.fileio import write_json
 from mmlkit.runtime import torch_threads
 
 #: Bump when what a run folder means changes (training or scoring semantics): old runs are not reused.
@@ -48,9 +49,7 @@ class StoreError(MmlkitError):
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
+    write_json(path, obj)
 
 
 def _read_json(path: Path) -> Any:

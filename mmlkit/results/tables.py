@@ -9,13 +9,14 @@ binomial distributions are scipy's (``scipy.stats``).
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from mmlkit.fileio import write_text
 
 HOLDS, DOES_NOT_HOLD, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
 
@@ -138,9 +139,5 @@ def write_table(df: pd.DataFrame, folder: str | Path, name: str, floatfmt: str =
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for ext, text in (("csv", df.to_csv(index=False)), ("md", to_markdown(df, floatfmt))):
-        p = folder / f"{name}.{ext}"
-        tmp = p.with_name(f"{p.name}.tmp-{os.getpid()}")
-        tmp.write_text(text)
-        os.replace(tmp, p)
-        out.append(p)
+        out.append(write_text(folder / f"{name}.{ext}", text))
     return out[0], out[1]

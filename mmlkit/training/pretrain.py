@@ -11,7 +11,6 @@ backbone's state dict without its classifier head, in the key format that
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mmlkit.config import PretrainConfig
+from mmlkit.fileio import save_torch
 
 
 def _images_to_input(images: np.ndarray) -> torch.Tensor:
@@ -50,11 +50,7 @@ def pretrain_image_backbone(cfg: PretrainConfig, out_path: str | Path, progress:
     t0 = time.perf_counter()
     with torch_threads(cfg.threads):
         acc, n_val, state = _train(cfg, progress)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f"{out_path.name}.tmp-{os.getpid()}")
-    torch.save(state, tmp)
-    os.replace(tmp, out_path)
+    out_path = save_torch(state, out_path)
     from mmlkit.data.synthetic import IMAGE_CLASSES
 
     return {"path": str(out_path), "heldout_top1": acc, "chance": 100.0 / len(IMAGE_CLASSES), "n_heldout": n_val,

@@ -20,7 +20,6 @@ for more than float32 gives.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,6 +29,7 @@ from mmlkit.config import NEW_LENGTH
 from mmlkit.data.transforms import input_normalization
 from mmlkit.errors import ExportError
 from mmlkit.evaluation.export import formats
+from mmlkit.fileio import atomic_path
 from mmlkit.models.backbones import INPUT_CHANNELS
 
 RTOL: float = 1e-4
@@ -176,16 +176,14 @@ def export_model(model: torch.nn.Module, path: str | Path, fmt: str | None = Non
     except Exception as exc:  # noqa: BLE001 - the model's own refusal, named with the input
         raise ExportError(f"{source or 'the model'} cannot run on an input of shape {tuple(inputs[0].shape)} "
                           f"(input_size={input_size}): {exc}") from exc
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}{path.suffix}")
     try:
-        with torch.no_grad():  # inference graphs: no autograd.Function (the shift's), no grad state
-            formats.WRITERS[fmt](model, inputs[0], tmp, meta)
-        name = f"{path} ({fmt} export of {source or 'the model'}; not written)"
-        diff = check_export(model, tmp, inputs, fmt, rtol, atol, name=name)
-        os.replace(tmp, path)
+        # the exporters look at the suffix; the file replaces `path` only once it is checked
+        with atomic_path(path, keep_suffix=True) as tmp:
+            with torch.no_grad():  # inference graphs: no autograd.Function (the shift's), no grad state
+                formats.WRITERS[fmt](model, inputs[0], tmp, meta)
+            name = f"{path} ({fmt} export of {source or 'the model'}; not written)"
+            diff = check_export(model, tmp, inputs, fmt, rtol, atol, name=name)
     finally:
-        tmp.unlink(missing_ok=True)
         model.train(was_training).to(device)
     return {"format": fmt, "path": str(path), "max_abs_diff": diff, "tolerance": tolerance(reference, rtol, atol),
             "checked_batches": list(CHECK_BATCHES), "input_shape": [t, c, input_size, input_size], "meta": meta}
