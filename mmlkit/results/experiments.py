@@ -214,3 +214,39 @@ class Study:
                                  "modality": mod, "top1": 100 * topk_accuracy(sc.scores, sc.labels, 1),
                                  "top5": 100 * topk_accuracy(sc.scores, sc.labels, 5)})
         return pd.DataFrame(rows)
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def config_differences(configs: dict[str, RunConfig], store: str | None = None) -> pd.DataFrame:
+    """The fields in which run configs differ, one column per config: what a comparison varies.
+
+    Args:
+        configs: label -> config (e.g. the two sides of a claim).
+        store: a results folder; paths inside it are shown relative to it (``<store>/...``),
+            so a checkpoint reads as the run that made it.
+
+    Returns:
+        One row per differing field (dotted names, e.g. ``optim.epochs``), one column per label.
+    """
+    flat = {name: _flat(cfg.to_dict()) for name, cfg in configs.items()}
+    keys = list(dict.fromkeys(k for f in flat.values() for k in f))
+    rows = {k: [f.get(k) for f in flat.values()] for k in keys}
+    differ = {k: v for k, v in rows.items() if any(x != v[0] for x in v[1:])}
+
+    def show(v):
+        if store and isinstance(v, str) and v.startswith(str(store)):
+            return "<store>" + v[len(str(store)):]
+        return v if not isinstance(v, (list, tuple)) else ", ".join(map(str, v))
+
+    table = pd.DataFrame({name: [show(differ[k][i]) for k in differ] for i, name in enumerate(flat)},
+                         index=pd.Index(list(differ), name="field"))
+    return table.reset_index()
