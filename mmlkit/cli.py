@@ -25,8 +25,9 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from mmlkit.config import (ARCHS, ConfigError, DataConfig, EvalConfig, MODALITIES, parse_modalities,
-                           pretrain_profile, PretrainConfig, finetune_epochs, profile, PROFILES, RunConfig,
+from mmlkit.config import (ARCHS, EXPORT_FORMATS, FLOW_METHODS, LR_TYPES, MODALITIES, MUTUAL_MODES, PROFILES,
+                           SHIFT_PLACES, SOURCES, SYNTH_PRESETS, TEST_CROPS, ConfigError, DataConfig, EvalConfig,
+                           PretrainConfig, RunConfig, finetune_epochs, parse_modalities, pretrain_profile, profile,
                            scale_schedule, stage1_epochs, with_overrides)
 from mmlkit.errors import MmlkitError
 
@@ -93,7 +94,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                    help="numbers for every flag left out (default: 'default' for synthetic, else 'paper')")
     p.add_argument("--data_root", "--root_path", dest="data_root", default=None,
                    help="data root (the folder holding labels.json); for synthetic: where it is generated")
-    p.add_argument("--source", choices=("auto", "packed", "video", "frames"), default=None,
+    p.add_argument("--source", choices=SOURCES, default=None,
                    help="read frames from packed arrays, the .webm videos or TSM-style JPEG folders")
     p.add_argument("-j", "--workers", type=_INDEX, default=None, help="data loading worker processes")
     p.add_argument("--num_segments", type=_COUNT, default=None, help="segments per clip (T)")
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="generate the embedded synthetic benchmark",
                        description="Write the synthetic, Something-Something-like benchmark in the SSv2 layout.")
-    p.add_argument("--preset", choices=("smoke", "default", "large"), default="default")
+    p.add_argument("--preset", choices=SYNTH_PRESETS, default="default")
     p.add_argument("--seed", type=_INDEX, default=0)
     p.add_argument("--out", default=None, help="output folder (default: the cache folder training uses)")
     p.add_argument("--workers", type=_COUNT, default=2)
@@ -123,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("flow", help="extract optical flow for every video",
                        description="Optical flow (clipped at +-bound px, 8-bit) and packed frames for a data set.")
     p.add_argument("dataset_dir", help="folder in the SSv2 layout (labels.json, split JSONs, videos/)")
-    p.add_argument("--method", choices=("dis", "farneback", "tvl1"), default="dis")
+    p.add_argument("--method", choices=FLOW_METHODS, default="dis")
     p.add_argument("--workers", type=_COUNT, default=2)
     p.add_argument("--jpeg", action="store_true", help="also write TSM-style img_/flow_x_/flow_y_ JPEG folders")
     p.add_argument("--no_pack_rgb", action="store_true", help="do not write packed RGB frames")
@@ -142,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=PROFILES, default="default",
                    help="numbers for every flag left out (mmlkit.config.pretrain_profile)")
     p.add_argument("--arch", choices=ARCHS, default=None)
-    p.add_argument("--preset", choices=("smoke", "default", "large"), default=None)
+    p.add_argument("--preset", choices=SYNTH_PRESETS, default=None)
     p.add_argument("--seed", type=_INDEX, default=None)
     p.add_argument("--threads", type=_COUNT, default=None, help="torch CPU threads (part of the config)")
     p.add_argument("--results_dir", "--results-dir", dest="results_dir", default=None,
@@ -158,14 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shift", dest="shift", action="store_true", default=None, help="temporal shift on")
     p.add_argument("--no_shift", dest="shift", action="store_false", help="temporal shift off (plain TSN)")
     p.add_argument("--shift_div", type=_number(int, 2), default=None)
-    p.add_argument("--shift_place", choices=("blockres", "block"), default=None)
+    p.add_argument("--shift_place", choices=SHIFT_PLACES, default=None)
     p.add_argument("--temporal_pool", action="store_true", default=None)
     p.add_argument("--pretrained", default=None, help="'imagenet' or a path to an image-backbone state dict")
     p.add_argument("--dropout", type=_FRACTION, default=None)
     p.add_argument("--npb", dest="partial_bn", action="store_false", default=None, help="no partial BN")
     p.add_argument("--pbn", dest="partial_bn", action="store_true", help="partial BN (the released code's default)")
     p.add_argument("--lr", type=_POSITIVE, default=None)
-    p.add_argument("--lr_type", choices=("step", "cos"), default=None)
+    p.add_argument("--lr_type", choices=LR_TYPES, default=None)
     p.add_argument("--lr_steps", type=_INDEX, nargs="+", default=None,
                    help="epochs at which the step schedule decays (integers, as in the profiles)")
     p.add_argument("--warmup", type=_NONNEGATIVE, default=None, help="warm-up epochs")
@@ -184,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace the run --out holds (without it, a folder holding a run is never replaced)")
     p.add_argument("--eval-freq", dest="eval_freq", type=_COUNT, default=None)
     p.add_argument("--seed", type=_INDEX, default=None)
-    p.add_argument("--mutual_mode", choices=("mean_logits", "per_peer"), default=None)
+    p.add_argument("--mutual_mode", choices=MUTUAL_MODES, default=None)
     p.add_argument("--temperature", type=_POSITIVE, default=None)
     p.add_argument("--mutual_weight", type=_NONNEGATIVE, default=None)
     p.add_argument("--tensorboard", action="store_true", default=None)
@@ -202,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coeff", default=None, type=_comma_list(_FINITE, "weight"),
                    help="comma-separated ensemble weights (default: all 1)")
     p.add_argument("--test_segments", type=_COUNT, default=None)
-    p.add_argument("--test_crops", type=int, choices=(1, 3, 5, 10), default=1)
+    p.add_argument("--test_crops", type=int, choices=TEST_CROPS, default=1)
     p.add_argument("--full_res", action="store_true")
     p.add_argument("--twice_sample", action="store_true")
     p.add_argument("--dense_sample", action="store_true")
@@ -220,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Prints one line of JSON.")
     p.add_argument("--weights", required=True, help="the checkpoint (.pt)")
     p.add_argument("--out", required=True, help="the file to write (.pt2, .onnx or .ts)")
-    p.add_argument("--format", choices=("pt2", "onnx", "torchscript"), default=None,  # export.FORMATS (no torch here)
+    p.add_argument("--format", choices=EXPORT_FORMATS, default=None,
                    help="default: from the --out suffix (.pt2, .onnx, .ts), else pt2")
     p.add_argument("--input_size", type=_PIXELS, default=None,
                    help="network input side (default: the run's config.json beside --weights, else 224)")

@@ -25,10 +25,58 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-#: Modalities and the number of consecutive frames each reads per segment (method.md).
-NEW_LENGTH: dict[str, int] = {"RGB": 1, "Flow": 5, "RGBDiff": 6}
-MODALITIES: tuple[str, ...] = tuple(NEW_LENGTH)
+# --------------------------------------------------------------------------------------------
+# The vocabulary: one table per concept, read everywhere (the CLI's choices included).
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Modality:
+    """What a modality reads from a video and what its network sees (method.md).
+
+    Attributes:
+        name: ``RGB`` | ``Flow`` | ``RGBDiff``.
+        new_length: l, consecutive frames read per segment.
+        source: the stored frames it reads: ``rgb`` (decoded video) or ``flow`` (N - 1 frames).
+        frame_channels: channels of one stored frame (RGB 3, flow x/y 2).
+        input_channels: channels per segment the network receives (``l * frame_channels``).
+        conv1_channels: input channels of the first convolution (RGBDiff differences its 6
+            frames into 5 inside the model: 15).
+    """
+
+    name: str
+    new_length: int
+    source: str
+    frame_channels: int
+    input_channels: int
+    conv1_channels: int
+
+
+MODALITY_SPECS: dict[str, Modality] = {
+    "RGB": Modality("RGB", new_length=1, source="rgb", frame_channels=3, input_channels=3, conv1_channels=3),
+    "Flow": Modality("Flow", new_length=5, source="flow", frame_channels=2, input_channels=10, conv1_channels=10),
+    "RGBDiff": Modality("RGBDiff", new_length=6, source="rgb", frame_channels=3, input_channels=18,
+                        conv1_channels=15),
+}
+MODALITIES: tuple[str, ...] = tuple(MODALITY_SPECS)
+#: Modality -> consecutive frames read per segment (``MODALITY_SPECS[m].new_length``).
+NEW_LENGTH: dict[str, int] = {m: s.new_length for m, s in MODALITY_SPECS.items()}
 PROFILES: tuple[str, ...] = ("smoke", "default", "paper")
+#: Synthetic benchmark presets (``mmlkit.data.synthetic.PRESETS`` holds one of each).
+SYNTH_PRESETS: tuple[str, ...] = ("smoke", "default", "large")
+#: Where frames are read from (``DataConfig.source``).
+SOURCES: tuple[str, ...] = ("auto", "packed", "video", "frames")
+#: Training sampling modes and test clip modes (``mmlkit.data.sampling``).
+SAMPLE_MODES: tuple[str, ...] = ("uniform", "dense", "random")
+#: Optical-flow methods (``mmlkit.data.flow``; tvl1 needs opencv-contrib).
+FLOW_METHODS: tuple[str, ...] = ("dis", "farneback", "tvl1")
+#: Mutual loss modes (``mmlkit.losses.mutual_kl``).
+MUTUAL_MODES: tuple[str, ...] = ("mean_logits", "per_peer")
+SHIFT_PLACES: tuple[str, ...] = ("blockres", "block")
+LR_TYPES: tuple[str, ...] = ("step", "cos")
+#: Spatial crops per test clip (``mmlkit.evaluation.views.CROP_NAMES``).
+TEST_CROPS: tuple[int, ...] = (1, 3, 5, 10)
+#: Export formats (``mmlkit.evaluation.export``).
+EXPORT_FORMATS: tuple[str, ...] = ("pt2", "onnx", "torchscript")
 #: Seconds a torch.distributed collective waits for a dead or hung peer (the released code: an hour).
 DIST_TIMEOUT_S: float = 300.0
 ARCHS: tuple[str, ...] = (
@@ -110,9 +158,9 @@ class DataConfig:
         _check(bool(self.dataset), "dataset must be 'synthetic', 'somethingv2' or a path")
         if self.dataset == "somethingv2":
             _check(self.root is not None, "dataset='somethingv2' needs root (the folder holding labels.json)")
-        _choice("synth_preset", self.synth_preset, ("smoke", "default", "large"))
-        _choice("source", self.source, ("auto", "packed", "video", "frames"))
-        _choice("sample", self.sample, ("uniform", "dense", "random"))
+        _choice("synth_preset", self.synth_preset, SYNTH_PRESETS)
+        _choice("source", self.source, SOURCES)
+        _choice("sample", self.sample, SAMPLE_MODES)
         _check(self.num_segments >= 1, f"num_segments={self.num_segments} must be >= 1")
         _check(self.dense_length >= self.num_segments,
                f"dense_length={self.dense_length} must be >= num_segments={self.num_segments}")
@@ -147,7 +195,7 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _choice("arch", self.arch, ARCHS)
-        _choice("shift_place", self.shift_place, ("blockres", "block"))
+        _choice("shift_place", self.shift_place, SHIFT_PLACES)
         _check(self.shift_div >= 2, f"shift_div={self.shift_div} must be >= 2")
         _check(0.0 <= self.dropout < 1.0, f"dropout={self.dropout} must be in [0, 1)")
 
@@ -181,7 +229,7 @@ class OptimConfig:
 
     def __post_init__(self) -> None:
         _check(math.isfinite(self.lr) and self.lr > 0, f"lr={self.lr} must be a finite number > 0")
-        _choice("lr_type", self.lr_type, ("step", "cos"))
+        _choice("lr_type", self.lr_type, LR_TYPES)
         _check(0 <= self.momentum < 1, f"momentum={self.momentum} must be in [0, 1)")
         _check(math.isfinite(self.weight_decay) and self.weight_decay >= 0,
                f"weight_decay={self.weight_decay} must be a finite number >= 0")
@@ -205,7 +253,7 @@ class MutualConfig:
     weight: float = 1.0
 
     def __post_init__(self) -> None:
-        _choice("mode", self.mode, ("mean_logits", "per_peer"))
+        _choice("mode", self.mode, MUTUAL_MODES)
         _check(self.temperature > 0, f"temperature={self.temperature} must be > 0")
         _check(self.weight >= 0, f"weight={self.weight} must be >= 0")
 
@@ -244,7 +292,7 @@ class PretrainConfig:
 
     def __post_init__(self) -> None:
         _choice("arch", self.arch, ARCHS)
-        _choice("preset", self.preset, ("smoke", "default", "large"))
+        _choice("preset", self.preset, SYNTH_PRESETS)
         _check(self.n_images >= 10, f"n_images={self.n_images} must be >= 10")
         _check(self.epochs >= 1 and self.batch_size >= 1 and self.lr > 0,
                f"epochs={self.epochs}, batch_size={self.batch_size}, lr={self.lr} must be positive")
@@ -286,8 +334,8 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         _choice("split", self.split, ("val", "train"))
-        _choice("test_crops", self.test_crops, (1, 3, 5, 10))
-        _choice("mode", self.mode, ("uniform", "dense", "random"))
+        _choice("test_crops", self.test_crops, TEST_CROPS)
+        _choice("mode", self.mode, SAMPLE_MODES)
         _check(self.dense_number >= 1, f"dense_number={self.dense_number} must be >= 1")
         _check(self.test_segments is None or self.test_segments >= 1,
                f"test_segments={self.test_segments} must be >= 1")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-MUTUAL_MODES: tuple[str, ...] = ("mean_logits", "per_peer")
+from mmlkit.config import MUTUAL_MODES  # re-exported here: the table lives in config
 
 
 def _kl(target_logits: torch.Tensor, logits: torch.Tensor, temperature: float) -> torch.Tensor:

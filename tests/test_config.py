@@ -90,3 +90,34 @@ def test_scale_schedule_stretches_the_steps_and_stage1_epochs_default_to_the_pro
     assert stage1_epochs("smoke", "Flow") == profile("smoke").optim.epochs
     with pytest.raises(ConfigError, match="profile"):
         stage1_epochs("nope", "RGB")
+
+
+def test_each_vocabulary_table_is_the_one_its_users_read():
+    """One table per concept (config), read everywhere: the modules' own names are the same objects."""
+    from mmlkit import config, losses
+    from mmlkit.data import dataset, flow, sampling, synthetic, transforms
+    from mmlkit.evaluation import views
+    from mmlkit.evaluation.export import formats
+    from mmlkit.models import backbones
+
+    assert sampling.SAMPLE_MODES is config.SAMPLE_MODES and losses.MUTUAL_MODES is config.MUTUAL_MODES
+    assert flow.METHODS is config.FLOW_METHODS and formats.FORMATS is config.EXPORT_FORMATS
+    assert tuple(synthetic.PRESETS) == config.SYNTH_PRESETS
+    assert tuple(views.CROP_NAMES) == config.TEST_CROPS
+    for m, spec in config.MODALITY_SPECS.items():
+        assert spec.input_channels == spec.new_length * spec.frame_channels
+        assert backbones.CONV1_CHANNELS[m] == spec.conv1_channels and backbones.INPUT_CHANNELS[m] == spec.input_channels
+        assert dataset.SOURCE_MODALITY[m] == ("Flow" if spec.source == "flow" else "RGB")
+        assert transforms.input_normalization(m, spec.new_length)[0].__len__() == spec.input_channels
+
+
+def test_cli_choices_come_from_the_tables():
+    from mmlkit import cli, config
+
+    parser = cli.build_parser()
+    actions = {(sub, a.dest): a.choices for sub, sp in parser._subparsers._group_actions[0].choices.items()
+               for a in sp._actions if a.choices is not None}
+    assert actions[("train", "mutual_mode")] == config.MUTUAL_MODES
+    assert actions[("flow", "method")] == config.FLOW_METHODS
+    assert actions[("export", "format")] == config.EXPORT_FORMATS
+    assert actions[("test", "test_crops")] == config.TEST_CROPS

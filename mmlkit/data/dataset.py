@@ -30,13 +30,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 
-from mmlkit.config import NEW_LENGTH, DataConfig, EvalConfig
+from mmlkit.config import MODALITY_SPECS, NEW_LENGTH, DataConfig, EvalConfig
 from mmlkit.data import sampling, transforms
 from mmlkit.data.sthv2 import VideoRecord
 from mmlkit.errors import DataError
 
 #: The frames each modality is computed from, as the frame sources name them.
-SOURCE_MODALITY: dict[str, str] = {"RGB": "RGB", "RGBDiff": "RGB", "Flow": "Flow"}
+SOURCE_MODALITY: dict[str, str] = {m: "Flow" if s.source == "flow" else "RGB" for m, s in MODALITY_SPECS.items()}
 
 
 def _unique_modalities(modalities: Sequence[str] | str) -> tuple[str, ...]:

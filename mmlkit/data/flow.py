@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmlkit.config import FLOW_METHODS
 from mmlkit.data.paths import child, remove_stale_tmp
 from mmlkit.data.sthv2 import available_splits, find_video, split_ids
 from mmlkit.data.video import read_all_frames
@@ -36,7 +37,7 @@ from mmlkit.fileio import atomic_path, write_json
 from mmlkit.parallel import imap_progress, safe_context
 from mmlkit.progress import summary
 
-METHODS: tuple[str, ...] = ("dis", "farneback", "tvl1")
+METHODS: tuple[str, ...] = FLOW_METHODS
 DIS_PRESETS: tuple[str, ...] = ("ultrafast", "fast", "medium")
 
 

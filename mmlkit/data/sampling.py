@@ -22,7 +22,7 @@ from typing import Mapping
 
 import numpy as np
 
-SAMPLE_MODES: tuple[str, ...] = ("uniform", "dense", "random")
+from mmlkit.config import SAMPLE_MODES  # re-exported here: the table lives in config
 
 
 def _check(num_frames: int, num_segments: int, new_length: int, mode: str, dense_length: int) -> None:

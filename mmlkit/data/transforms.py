@@ -19,6 +19,8 @@ import cv2
 import numpy as np
 import torch
 
+from mmlkit.config import MODALITY_SPECS
+
 #: ImageNet statistics (RGB order), as the torchvision / TSM models expect.
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
@@ -228,7 +230,7 @@ def normalize(frames: np.ndarray, modality: str) -> torch.Tensor:
     if frames.ndim < 5:
         raise ValueError(f"frames must be (..., T, l, h, w, C), got shape {frames.shape}")
     c = frames.shape[-1]
-    want = {"RGB": 3, "RGBDiff": 3, "Flow": 2}
+    want = {m: s.frame_channels for m, s in MODALITY_SPECS.items()}
     if modality not in want:
         raise ValueError(f"unknown modality {modality!r}; known: {', '.join(want)}")
     if c != want[modality]:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from mmlkit.config import MODALITY_SPECS
 from mmlkit.data.paths import child
 from mmlkit.data.sthv2 import find_video
 from mmlkit.errors import DataError, VideoDecodeError
@@ -206,11 +207,10 @@ class FrameSource(Protocol):
 
 
 def _kind(modality: str) -> str:
-    if modality in ("RGB", "RGBDiff"):
-        return "rgb"
-    if modality == "Flow":
-        return "flow"
-    raise DataError(f"modality {modality!r}; expected 'RGB', 'RGBDiff' or 'Flow'")
+    """The stored frames ``modality`` reads: ``rgb`` or ``flow`` (``MODALITY_SPECS``)."""
+    if modality not in MODALITY_SPECS:
+        raise DataError(f"modality {modality!r}; expected one of {', '.join(MODALITY_SPECS)}")
+    return MODALITY_SPECS[modality].source
 
 
 def _check_indices(indices: np.ndarray, n: int, what: str) -> np.ndarray:

@@ -21,13 +21,13 @@ import torchvision
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from mmlkit.config import ARCHS
+from mmlkit.config import ARCHS, MODALITY_SPECS
 from mmlkit.errors import CheckpointError
 
 #: Channels into conv1 per modality: RGB 3, Flow 2 x 5 = 10, RGBDiff 3 x 5 differences = 15.
-CONV1_CHANNELS: dict[str, int] = {"RGB": 3, "Flow": 10, "RGBDiff": 15}
+CONV1_CHANNELS: dict[str, int] = {m: s.conv1_channels for m, s in MODALITY_SPECS.items()}
 #: Raw input channels per modality (RGBDiff: 6 frames x 3, differenced inside the model).
-INPUT_CHANNELS: dict[str, int] = {"RGB": 3, "Flow": 10, "RGBDiff": 18}
+INPUT_CHANNELS: dict[str, int] = {m: s.input_channels for m, s in MODALITY_SPECS.items()}
 
 _TV_WEIGHTS = {
     "resnet18": "ResNet18_Weights", "resnet34": "ResNet34_Weights", "resnet50": "ResNet50_Weights",

@@ -28,13 +28,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mmlkit.config import MODALITIES
 from mmlkit.evaluation import (Scores, confusion_matrix, ensemble, hierarchical_bootstrap, per_class_accuracy,
                                subset_table)
 from mmlkit.evaluation.views import view_plan
 from mmlkit.results import paper, plots, tables, validity
 from mmlkit.results.experiments import PLANS, Study
 
-MODALITIES = ("RGB", "Flow", "RGBDiff")
 SAMPLING_PLANS = ("centre", "twice", "dense", "dense_x3", "both", "centre_3crops", "both_3crops")
 
 

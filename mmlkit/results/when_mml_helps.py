@@ -24,11 +24,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mmlkit.config import MODALITIES
 from mmlkit.evaluation import ensemble
 from mmlkit.results.analyses import Analysis, _member, _per_seed, _top1, compare
 from mmlkit.results.experiments import Study
 
-PEERS = ("RGB", "Flow", "RGBDiff")
+PEERS = MODALITIES  # an RGB peer (plain mutual learning), Flow, RGBDiff
 
 
 def regimes(study: Study) -> dict[str, int]:

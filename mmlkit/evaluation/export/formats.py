@@ -24,10 +24,11 @@ from typing import Any, Callable
 
 import torch
 
+from mmlkit.config import EXPORT_FORMATS
 from mmlkit.errors import ExportError
 
 #: The formats, in the order the CLI lists them (the first is the default).
-FORMATS: tuple[str, ...] = ("pt2", "onnx", "torchscript")
+FORMATS: tuple[str, ...] = EXPORT_FORMATS
 #: File suffix -> format, and the suffix each format's files get.
 SUFFIXES: dict[str, str] = {".pt2": "pt2", ".onnx": "onnx", ".ts": "torchscript"}
 SUFFIX_OF: dict[str, str] = {f: s for s, f in SUFFIXES.items()}
