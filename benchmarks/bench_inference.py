@@ -31,7 +31,7 @@ peak is its own (``ru_maxrss``; the interpreter with torch imported is reported 
 The ratios RGB+Flow / RGB and RGB+Flow+RGBDiff / RGB (median latency) are the headline.
 
 Weights are random: the cost of a forward pass does not depend on them. Accuracy comes from the
-results store (``analyses.paper_tables``, "accuracy vs cost"). TV-L1 needs OpenCV's contrib
+results store (``mmlkit.results.paper_tables``, "accuracy vs cost"). TV-L1 needs OpenCV's contrib
 module; without it its rows say so.
 
 Besides the harness's rows, full mode writes ``benchmarks/results/inference/inference.json``,

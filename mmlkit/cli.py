@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mmlkit.config import (ARCHS, EXPORT_FORMATS, FLOW_METHODS, LR_TYPES, MODALITIES, MUTUAL_MODES, PROFILES,
-                           SHIFT_PLACES, SOURCES, SYNTH_PRESETS, TEST_CROPS, ConfigError, DataConfig, EvalConfig,
+                           SHIFT_PLACES, SOURCES, SYNTH_PRESETS, TEST_CROPS, ConfigError, EvalConfig,
                            PretrainConfig, RunConfig, finetune_epochs, parse_modalities, pretrain_profile, profile,
                            scale_schedule, stage1_epochs, with_overrides)
 from mmlkit.errors import MmlkitError

@@ -47,7 +47,9 @@ study
 # sizes and backgrounds are drawn independently of the class, so a single frame does not tell it.
 
 # %%
-tour = analyses.data_tour(study)
+from mmlkit.results.data_tour import data_tour
+
+tour = data_tour(study)
 tour.save(output_dir)
 display(tour.tables['splits'])
 

@@ -44,7 +44,9 @@ study = Study(profile=profile, seeds=seeds, dataset=dataset, data_root=data_root
 study
 
 # %%
-res = analyses.paper_tables(study)
+from mmlkit.results.paper_tables import paper_tables
+
+res = paper_tables(study)
 res.save(output_dir)
 
 # %% [markdown]

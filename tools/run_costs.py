@@ -24,6 +24,7 @@ import pandas as pd
 import mmlkit.results.store as store_mod
 from mmlkit.results import analyses
 from mmlkit.results.experiments import Study
+from mmlkit.results.paper_tables import paper_tables
 from mmlkit.results.tables import to_markdown
 from mmlkit.results.when_mml_helps import when_mml_helps
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
              ("05_test_sampling", lambda: analyses.test_sampling(study)),
              ("06_when_mml_helps", lambda: when_mml_helps(study)),
              ("mml_rgb_flow", lambda: recipe(recipe_study)),
-             ("99_paper_tables", lambda: analyses.paper_tables(study))]
+             ("99_paper_tables", lambda: paper_tables(study))]
     for name, fn in steps:
         current["name"] = name
         fn()

@@ -25,7 +25,6 @@ as ImageNet weights are.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import pandas as pd

@@ -132,7 +132,7 @@ def study_tables(study, headline_acc: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
 
     Args:
         study: a :class:`~mmlkit.results.experiments.Study`. headline_acc: the per-seed
-            accuracies of ``analyses._headline`` (with ``inference``).
+            accuracies of ``paper_tables.headline`` (with ``inference``).
     """
     def note(text: str) -> pd.DataFrame:
         return pd.DataFrame({"note": [text]})

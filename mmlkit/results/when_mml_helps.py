@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 
 from mmlkit.config import MODALITIES
 from mmlkit.evaluation import ensemble
-from mmlkit.results.analyses import Analysis, _member, _per_seed, _top1, compare
+from mmlkit.results.analysis import Analysis, compare, member_scores, per_seed, top1
 from mmlkit.results.experiments import Study
 
 PEERS = MODALITIES  # an RGB peer (plain mutual learning), Flow, RGBDiff
@@ -52,13 +52,13 @@ def when_mml_helps(study: Study, which: tuple[str, ...] = ("converged", "short")
         ep = None if epochs == study.base().optim.epochs else epochs
         for peer in PEERS:
             pair = ("RGB", peer)  # the RGB model alone and the peer alone train as long as the pair
-            alone_runs = _per_seed(study, lambda s, pair=pair: study.single("RGB", s, init="rgb", epochs=ep, like=pair),
+            alone_runs = per_seed(study, lambda s, pair=pair: study.single("RGB", s, init="rgb", epochs=ep, like=pair),
                                    ("centre", "train"))
-            alone = _member(alone_runs, 0)
-            alone_fit = _member(alone_runs, 0, "train")
-            peer_alone = alone if peer == "RGB" else _member(
-                _per_seed(study, lambda s, p=peer, pair=pair: study.single(p, s, init="rgb", epochs=ep, like=pair)), 0)
-            mml = _member(_per_seed(study, lambda s, pair=pair: study.cohort(pair, s, init="rgb", epochs=ep)), 0)
+            alone = member_scores(alone_runs, 0)
+            alone_fit = member_scores(alone_runs, 0, "train")
+            peer_alone = alone if peer == "RGB" else member_scores(
+                per_seed(study, lambda s, p=peer, pair=pair: study.single(p, s, init="rgb", epochs=ep, like=pair)), 0)
+            mml = member_scores(per_seed(study, lambda s, pair=pair: study.cohort(pair, s, init="rgb", epochs=ep)), 0)
             stage2 = study.cohort(pair, seeds[0], init="rgb", epochs=ep).optim.epochs
             c = compare("C3 (06)", f"{regime} regime (stage 2: {stage2} epochs): MML with a {peer} peer beats "
                         "the RGB model trained alone", f"MML RGB,{peer}: RGB", mml, "RGB alone", alone, seeds)
@@ -66,13 +66,13 @@ def when_mml_helps(study: Study, which: tuple[str, ...] = ("converged", "short")
             ens = [ensemble([a, b]) for a, b in zip(alone, peer_alone)]
             rows.append({
                 "regime": regime, "epochs": stage2, "peer": peer,
-                "RGB alone": np.mean([_top1(s) for s in alone]),
-                "MML RGB": np.mean([_top1(s) for s in mml]),
+                "RGB alone": np.mean([top1(s) for s in alone]),
+                "MML RGB": np.mean([top1(s) for s in mml]),
                 "MML gain": c["diff"], "95% CI (seeds)": c["95% CI (seeds)"],
                 "95% CI (seeds × videos)": c["95% CI (seeds × videos)"], "verdict": c["verdict"],
-                "peer - RGB (alone)": np.mean([_top1(p) - _top1(a) for p, a in zip(peer_alone, alone)]),
-                "ensemble gain": np.mean([_top1(e) - _top1(a) for e, a in zip(ens, alone)]),
-                "RGB train - val": np.mean([_top1(t) - _top1(v) for t, v in zip(alone_fit, alone)]),
+                "peer - RGB (alone)": np.mean([top1(p) - top1(a) for p, a in zip(peer_alone, alone)]),
+                "ensemble gain": np.mean([top1(e) - top1(a) for e, a in zip(ens, alone)]),
+                "RGB train - val": np.mean([top1(t) - top1(v) for t, v in zip(alone_fit, alone)]),
             })
     grid = pd.DataFrame(rows)
     res = Analysis("when_mml_helps")

@@ -7,7 +7,7 @@ import pytest
 
 from mmlkit.config import finetune_epochs, profile, stage1_epochs
 from mmlkit.evaluation import Scores
-from mmlkit.results.analyses import compare
+from mmlkit.results.analysis import compare
 from mmlkit.results.experiments import PLANS, Study
 
 
