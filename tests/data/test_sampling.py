@@ -1,4 +1,5 @@
-"""Samplers: method.md's worked example, edge cases, and a naive loop re-implementation."""
+"""Samplers: method.md's worked example, properties checked by enumerating segments (independent
+of the formulas), edge cases, and a loop transcription of the formulas as a regression guard."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from mmlkit.data import sampling as S
 MODES = ("uniform", "dense", "random")
 
 
-# ---- naive re-implementation: plain Python loops, the same rng draws in the same order ----------
+# ---- regression guard: method.md's formulas transcribed as plain loops, the same rng draws in the
+# same order. It shares the formulas with the implementation, so it catches vectorisation and
+# indexing slips, not a wrong formula; the segment tests below check the formulas' meaning. ------
 
-def naive_train(n, t, l, mode, dense_len, rng):
+def guard_train(n, t, l, mode, dense_len, rng):
     if mode == "random":
         mode = "dense" if rng.random() < 0.5 else "uniform"
     if mode == "dense":
@@ -29,7 +32,7 @@ def naive_train(n, t, l, mode, dense_len, rng):
     return [0] * t
 
 
-def naive_test(n, t, l, mode, dense_len, dense_n, twice):
+def guard_test(n, t, l, mode, dense_len, dense_n, twice):
     clips = []
     if mode in ("dense", "random"):
         sample_pos = max(1, 1 + n - dense_len)
@@ -99,29 +102,80 @@ def test_train_uniform_one_per_segment():
         assert np.all(idx // 6 == np.arange(8))
 
 
-# ---- against the naive re-implementation --------------------------------------------------------
+# ---- properties, by enumerating the segments (no formula shared with the implementation) ------------
+
+def _segments(n, t, l):
+    """The T segments of the usable start positions 0..n-l, by hand: position p belongs to segment
+    k when k/t <= p/(n-l+1) < (k+1)/t (rational comparison, no division formula)."""
+    usable = n - l + 1
+    return [[p for p in range(usable) if k * usable <= p * t < (k + 1) * usable] for k in range(t)]
+
+
+@pytest.mark.parametrize("n,t,l", [(50, 8, 1), (41, 8, 5), (23, 4, 6), (100, 3, 1), (13, 8, 5)])
+def test_centre_clip_takes_each_segments_middle(n, t, l):
+    segs = _segments(n, t, l)
+    got = S.test_indices(n, t, l)[0].tolist()
+    usable = n - l + 1
+    for k, (idx, seg) in enumerate(zip(got, segs)):
+        assert idx in seg, (k, idx, seg)
+        # the middle of segment k is the real position (k + 1/2) * usable / t: idx is the frame holding it
+        assert idx * 2 * t <= (2 * k + 1) * usable < (idx + 1) * 2 * t
+        assert idx + l - 1 <= n - 1  # the whole window fits
+
+
+@pytest.mark.parametrize("n,t,l", [(50, 8, 1), (48, 8, 5), (30, 4, 6)])
+def test_uniform_training_draws_every_frame_of_every_equal_segment(n, t, l):
+    avg = None
+    seen = [set() for _ in range(t)]
+    rng = np.random.default_rng(3)
+    for _ in range(400):
+        idx = S.train_indices(n, t, l, "uniform", rng=rng).tolist()
+        for k, i in enumerate(idx):
+            seen[k].add(i)
+    # TSN's training segments have equal length (the remainder frames at the end are never drawn)
+    sizes = {len(s) for s in seen}
+    assert len(sizes) == 1
+    avg = sizes.pop()
+    for k in range(t):
+        assert seen[k] == set(range(k * avg, (k + 1) * avg))
+    assert (t + 1) * avg > n - l + 1  # the segments cover all but fewer than one segment's frames
+
+
+def test_dense_clip_spans_dense_length_with_equal_steps():
+    n, t, big = 50, 8, 32
+    starts = set()
+    rng = np.random.default_rng(4)
+    for _ in range(300):
+        idx = S.train_indices(n, t, 1, "dense", big, rng).tolist()
+        steps = {b - a for a, b in zip(idx, idx[1:])}
+        assert steps == {big // t} and idx[-1] - idx[0] < big
+        starts.add(idx[0])
+    assert min(starts) == 0 and max(starts) + big <= n  # every start keeps the clip inside the video
+
+
+# ---- against the regression guard ----------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", MODES)
-def test_train_matches_naive(mode):
+def test_train_matches_guard(mode):
     for n in list(range(1, 70)) + [100, 257]:
         for t in (1, 3, 8):
             for l in (1, 5, 6):
                 seed = [n, t, l, MODES.index(mode)]
                 got = S.train_indices(n, t, l, mode, 32, np.random.default_rng(seed))
-                want = naive_train(n, t, l, mode, 32, np.random.default_rng(seed))
+                want = guard_train(n, t, l, mode, 32, np.random.default_rng(seed))
                 assert got.tolist() == want, (n, t, l, mode)
                 assert got.dtype == np.int64 and got.shape == (t,)
                 assert got.min() >= 0 and got.max() <= n - 1
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_test_matches_naive(mode):
+def test_test_matches_guard(mode):
     for n in list(range(1, 70)) + [100, 257]:
         for t, l, dl in ((1, 1, 32), (8, 1, 32), (8, 5, 32), (4, 6, 8), (3, 1, 7)):
             for dn in (1, 2, 3):
                 for twice in (False, True):
                     got = S.test_indices(n, t, l, mode, dl, dn, twice)
-                    want = naive_test(n, t, l, mode, dl, dn, twice)
+                    want = guard_test(n, t, l, mode, dl, dn, twice)
                     assert got.tolist() == want, (n, t, l, mode, dl, dn, twice)
                     assert got.min() >= 0 and got.max() <= n - 1
 
