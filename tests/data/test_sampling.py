@@ -104,22 +104,15 @@ def test_train_uniform_one_per_segment():
 
 # ---- properties, by enumerating the segments (no formula shared with the implementation) ------------
 
-def _segments(n, t, l):
-    """The T segments of the usable start positions 0..n-l, by hand: position p belongs to segment
-    k when k/t <= p/(n-l+1) < (k+1)/t (rational comparison, no division formula)."""
-    usable = n - l + 1
-    return [[p for p in range(usable) if k * usable <= p * t < (k + 1) * usable] for k in range(t)]
-
-
 @pytest.mark.parametrize("n,t,l", [(50, 8, 1), (41, 8, 5), (23, 4, 6), (100, 3, 1), (13, 8, 5)])
-def test_centre_clip_takes_each_segments_middle(n, t, l):
-    segs = _segments(n, t, l)
-    got = S.test_indices(n, t, l)[0].tolist()
+def test_centre_clip_takes_the_frame_holding_each_segments_middle(n, t, l):
+    # the usable start positions are the real interval [0, n - l + 1), cut into t equal segments;
+    # segment k's middle is (k + 1/2) (n - l + 1) / t, and frame i covers [i, i + 1). Compared in
+    # integers (times 2t), so no division formula is shared with the implementation.
     usable = n - l + 1
-    for k, (idx, seg) in enumerate(zip(got, segs)):
-        assert idx in seg, (k, idx, seg)
-        # the middle of segment k is the real position (k + 1/2) * usable / t: idx is the frame holding it
-        assert idx * 2 * t <= (2 * k + 1) * usable < (idx + 1) * 2 * t
+    got = S.test_indices(n, t, l)[0].tolist()
+    for k, idx in enumerate(got):
+        assert idx * 2 * t <= (2 * k + 1) * usable < (idx + 1) * 2 * t, (k, idx)
         assert idx + l - 1 <= n - 1  # the whole window fits
 
 
