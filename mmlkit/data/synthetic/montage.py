@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import numpy as np
 from mmlkit.data.synthetic.plan import _plan
 from mmlkit.data.synthetic.presets import SynthPreset, clip_rng, get_preset
 from mmlkit.data.synthetic.render import render_clip
+from mmlkit.fileio import atomic_path
 
 
 def write_montage(path: str | Path, preset: str | SynthPreset, seed: int, frames: int = 8, zoom: int = 3) -> Path:
@@ -41,8 +41,6 @@ def write_montage(path: str | Path, preset: str | SynthPreset, seed: int, frames
         for j, t in enumerate(np.linspace(0, len(clip) - 1, frames).round().astype(int)):
             im = Image.fromarray(clip[t]).resize((w, h), Image.NEAREST)
             sheet.paste(im, (text_w + j * (w + pad), y))
-    path = Path(path)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    sheet.save(tmp, format="PNG")
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        sheet.save(tmp, format="PNG")
+    return Path(path)

@@ -10,7 +10,6 @@ import json
 import multiprocessing as mp
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,8 @@ from mmlkit.data.synthetic.plan import _clip_length, _plan, labels_json, split_r
 from mmlkit.data.synthetic.presets import GENERATOR_VERSION, SPLITS, SynthPreset, clip_rng, get_preset
 from mmlkit.data.synthetic.render import render_clip
 from mmlkit.errors import DataError
-from mmlkit.progress import bar as progress_bar
+from mmlkit.fileio import atomic_path, write_json
+from mmlkit.parallel import imap_progress
 from mmlkit.progress import summary
 
 _WEBM_MAGIC = b"\x1a\x45\xdf\xa3"  # EBML header
@@ -36,15 +36,13 @@ def default_root(preset: str, seed: int) -> Path:
 
 
 def encode_webm(frames: np.ndarray, path: str | Path, fps: int = 12, crf: int = 6) -> None:
-    """Write uint8 (N, H, W, 3) RGB frames as VP9 (yuv420p) webm, atomically (tmp + os.replace).
+    """Write uint8 (N, H, W, 3) RGB frames as VP9 (yuv420p) webm, atomically (:func:`mmlkit.fileio.atomic_path`).
 
     H and W must be even (yuv420p). Deterministic: the same frames give the same bytes."""
     import av
 
-    path = Path(path)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     n, h, w, _ = frames.shape
-    try:
+    with atomic_path(path) as tmp:
         # bitexact: no muxing date / random ids, so the same frames give the same bytes
         with av.open(str(tmp), "w", format="webm", container_options={"fflags": "+bitexact"}) as box:
             st = box.add_stream("libvpx-vp9", rate=fps)
@@ -54,9 +52,6 @@ def encode_webm(frames: np.ndarray, path: str | Path, fps: int = 12, crf: int = 
             for f in frames:
                 box.mux(st.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")))
             box.mux(st.encode())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _valid_video(path: Path) -> bool:
@@ -76,14 +71,8 @@ def _write_clip(task: tuple) -> tuple[str, int]:
     return vid, len(frames)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _dump(path: Path, obj) -> None:
-    _atomic_write(path, json.dumps(obj, indent=1).encode())
+    write_json(path, obj, indent=1)
 
 
 def _read_meta(root: Path) -> dict | None:
@@ -119,6 +108,18 @@ def _metadata(P: SynthPreset, seed: int, plan: list, records: dict[str, list[dic
                 seed=int(seed), classes=list(P.classes), image_classes=list(IMAGE_CLASSES),
                 counts={s: len(r) for s, r in records.items()}, complete=False, packed=False,
                 num_frames={}, test_labels={vid: cls for s, _, cls, vid in plan if s == "test"})
+
+
+def _start_method() -> mp.context.BaseContext:
+    """The workers' start method: fork where available, else spawn.
+
+    No reason for fork is documented (it dates from the first generator); it is kept because it
+    is fast: a forked worker starts at once with mmlkit and numpy imported, where spawn and
+    forkserver import them again in every worker. The workers only render (numpy) and encode
+    (PyAV). Unlike :func:`mmlkit.parallel.safe_context` (forkserver) this trusts the parent:
+    forking a process that already ran OpenCV, decord or torch threads can deadlock a child.
+    """
+    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
 
 
 def generate(out_dir: str | Path, preset: str | SynthPreset = "default", seed: int = 0, workers: int = 2,
@@ -163,22 +164,9 @@ def generate(out_dir: str | Path, preset: str | SynthPreset = "default", seed: i
         else:
             todo.append((str(root), P, int(seed), split, index, cls, vid))
     t0 = time.perf_counter()
-    bar = progress_bar(total=len(todo), desc=f"synthetic {P.name}", unit="clip", enabled=progress)
-    pool = None
-    try:
-        if workers <= 1 or len(todo) <= 1:
-            results = map(_write_clip, todo)
-        else:
-            ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-            pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx)
-            results = pool.map(_write_clip, todo, chunksize=max(1, min(16, len(todo) // (workers * 8))))
-        for vid, n in results:
-            meta["num_frames"][vid] = n
-            bar.update(1)
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    for vid, n in imap_progress(_write_clip, todo, workers, desc=f"synthetic {P.name}", unit="clip",
+                                progress=progress, context=_start_method()):
+        meta["num_frames"][vid] = n
     summary(f"synthetic {P.name} (seed {seed}): wrote {len(todo)} of {len(plan)} clips in "
             f"{time.perf_counter() - t0:.0f} s to {root}", progress and bool(todo))
     meta["num_frames"] = {vid: meta["num_frames"][vid] for _, _, _, vid in plan}
