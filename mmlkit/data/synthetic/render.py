@@ -8,7 +8,7 @@ import numpy as np
 from mmlkit.data.synthetic.drawing import _background, _coverage, _draw, _draw_look, _finish, _view
 from mmlkit.data.synthetic.motions import Scene
 from mmlkit.data.synthetic.presets import SynthPreset, get_preset
-from mmlkit.data.synthetic.registry import get_motion
+from mmlkit.data.synthetic.registry import Motion, get_motion
 from mmlkit.errors import DataError
 
 
@@ -21,6 +21,23 @@ def _progress(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]
     ease = int(rng.integers(4))
     q = [p, p * p * (3 - 2 * p), p * p, 1 - (1 - p) ** 2][ease]
     return p, q
+
+
+def _check_clip_args(P: SynthPreset, class_index) -> Motion:
+    """The motion of ``class_index`` in ``P``, after checking what the renderer needs.
+
+    Raises:
+        DataError: the index is not an integer in range, the preset's template has no registered
+            motion, or its frame range cannot hold an action (names the value).
+    """
+    if isinstance(class_index, bool) or not isinstance(class_index, (int, np.integer)):
+        raise DataError(f"class_index={class_index!r} is not an integer class index")
+    if not 0 <= class_index < len(P.classes):
+        raise DataError(f"class_index={class_index} is out of range 0..{len(P.classes) - 1}")
+    if not 8 <= P.min_frames <= P.max_frames:
+        raise DataError(f"preset {P.name!r}: min_frames={P.min_frames}, max_frames={P.max_frames}; "
+                        "need 8 <= min_frames <= max_frames (an action lasts at least 8 frames)")
+    return get_motion(P.classes[class_index])
 
 
 def render_clip(class_index: int, rng: np.random.Generator, preset: str | SynthPreset,
@@ -53,13 +70,11 @@ def render_clip(class_index: int, rng: np.random.Generator, preset: str | SynthP
         See :func:`ground_truth_flow`.
 
     Raises:
-        DataError: ``class_index`` is out of range, or the preset's template for it has no
-            registered motion.
+        DataError: ``class_index`` is not an integer in range, the preset's template for it has
+            no registered motion, or the preset's frame range is impossible (names the value).
     """
     P = get_preset(preset)
-    if not 0 <= class_index < len(P.classes):
-        raise DataError(f"class_index={class_index} is out of range 0..{len(P.classes) - 1}")
-    move = get_motion(P.classes[class_index])
+    move = _check_clip_args(P, class_index)
     h, w = P.height, P.width
     S = min(h, w)
     px = S / 32  # one pixel at S = 32: absolute constants below scale with it (exactly 1.0 at 32)
@@ -150,10 +165,13 @@ def ground_truth_flow(truth: dict, height: int | None = None,
         mask_background bool (N-1, H, W): nothing (object, distractor, extras) covers the pixel
         in frame k (coverage < 0.01) nor its camera-moved position in frame k+1, which lies
         inside the image).
+
+    Raises:
+        DataError: ``height`` or ``width`` is not the truth's frame size.
     """
     h, w = int(truth["height"]), int(truth["width"])
     if (height is not None and height != h) or (width is not None and width != w):
-        raise ValueError(f"ground_truth_flow: truth is {h}x{w}, asked {height}x{width}")
+        raise DataError(f"ground_truth_flow: the truth is of {h}x{w} frames, asked height={height}, width={width}")
     n = len(truth["x"])
     f = {key: np.asarray(truth[key], np.float64)[:, None, None] for key in
          ("x", "y", "r", "sx", "sy", "theta", "ox", "oy")}
