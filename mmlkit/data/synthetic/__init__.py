@@ -34,19 +34,25 @@ One concern per module; everything is re-exported here (``from mmlkit.data impor
 
 from __future__ import annotations
 
-from mmlkit.data.synthetic.drawing import (_LUMA, SHAPES, _background, _colour, _coverage, _draw, _draw_look,
-                                           _finish, _shape_field, _texture, _view)
+from mmlkit.data.synthetic.drawing import SHAPES
 from mmlkit.data.synthetic.images import IMAGE_CLASSES, render_images
 from mmlkit.data.synthetic.montage import write_montage
 from mmlkit.data.synthetic.motions import LEFT_RIGHT_PAIRS, STATE_CHANGE_CLASSES, TIME_REVERSED_PAIRS
-from mmlkit.data.synthetic.plan import _NOUNS, _clip_length, _fill, _placeholders, _plan
-from mmlkit.data.synthetic.presets import (_SPLIT_CODE, CLASSES, GENERATOR_VERSION, PRESETS, SPLITS, SynthPreset,
-                                           clip_rng, get_preset)
-from mmlkit.data.synthetic.registry import (MOTIONS, STATES, Motion, Scene, _hand_spec, get_motion,
-                                            left_right_pairs, motion, state_change_classes, time_reversed_pairs)
-from mmlkit.data.synthetic.render import _progress, ground_truth_flow, render_clip
-from mmlkit.data.synthetic.writer import (_WEBM_MAGIC, _check_meta, _dump, _read_meta, _valid_video, _write_clip,
-                                          default_root, encode_webm, ensure_synthetic, generate, is_complete)
+from mmlkit.data.synthetic.presets import CLASSES, GENERATOR_VERSION, PRESETS, SPLITS, SynthPreset, clip_rng, get_preset
+from mmlkit.data.synthetic.registry import (MOTIONS, STATES, Motion, Scene, get_motion, left_right_pairs, motion,
+                                            state_change_classes, time_reversed_pairs)
+from mmlkit.data.synthetic.render import ground_truth_flow, render_clip
+from mmlkit.data.synthetic.writer import default_root, encode_webm, ensure_synthetic, generate, is_complete
+
+# Private helpers, reachable here as before the split (tests, benchmarks and flow_quality use some).
+from mmlkit.data.synthetic.drawing import _LUMA, _background, _colour, _coverage, _draw, _draw_look  # noqa: F401
+from mmlkit.data.synthetic.drawing import _finish, _shape_field, _texture, _view  # noqa: F401
+from mmlkit.data.synthetic.plan import _NOUNS, _clip_length, _fill, _placeholders, _plan  # noqa: F401
+from mmlkit.data.synthetic.presets import _SPLIT_CODE  # noqa: F401
+from mmlkit.data.synthetic.registry import _hand_spec  # noqa: F401
+from mmlkit.data.synthetic.render import _progress  # noqa: F401
+from mmlkit.data.synthetic.writer import _WEBM_MAGIC, _check_meta, _dump, _read_meta, _valid_video  # noqa: F401
+from mmlkit.data.synthetic.writer import _write_clip  # noqa: F401
 
 __all__ = [
     "CLASSES", "GENERATOR_VERSION", "IMAGE_CLASSES", "LEFT_RIGHT_PAIRS", "MOTIONS", "Motion", "PRESETS", "SHAPES",
@@ -55,7 +61,3 @@ __all__ = [
     "ground_truth_flow", "is_complete", "left_right_pairs", "motion", "render_clip", "render_images",
     "state_change_classes", "time_reversed_pairs", "write_montage",
 ]
-# Private helpers kept reachable here for the tests, benchmarks and flow_quality that use them.
-_PRIVATE = (_LUMA, _NOUNS, _SPLIT_CODE, _WEBM_MAGIC, _background, _check_meta, _clip_length, _colour, _coverage,
-            _draw, _draw_look, _dump, _fill, _finish, _hand_spec, _placeholders, _plan, _progress, _read_meta,
-            _shape_field, _texture, _valid_video, _view, _write_clip)
