@@ -3,7 +3,7 @@
 This is the only module that holds defaults. Every other module takes the config pieces it
 uses as arguments; only ``cli.py`` reads argv. Environment variables are read in four places,
 each for the ecosystem's convention rather than a setting of a run: ``MMLKIT_CACHE`` (where the
-synthetic benchmark is generated, ``data/synthetic.py``), torchrun's ``RANK``/``WORLD_SIZE``/
+synthetic benchmark is generated, ``data/synthetic/writer.py``), torchrun's ``RANK``/``WORLD_SIZE``/
 ``LOCAL_RANK`` (``training/distributed.py``, ``cli.py``), ``MMLKIT_PROFILE`` (the notebooks'
 parameters cells, so that nbval runs them in the smoke profile) and ``MMLKIT_PROGRESS`` (bars or
 summary lines, ``progress.py``).

@@ -93,6 +93,7 @@ def test_left_right_pairs_by_swapping_words():
     pairs = {(a, names.index(swap_lr(a))) for a in names if swap_lr(a) != a and swap_lr(a) in names}
     assert len(pairs) >= 8
     assert swap_lr(names[0]) == names[1] == "Moving something from right to left"
+    assert {tuple(sorted((names.index(a), b))) for a, b in pairs} == set(S.LEFT_RIGHT_PAIRS)  # from templates too
     for a, b in S.TIME_REVERSED_PAIRS:
         assert a != b
     assert len(S.STATE_CHANGE_CLASSES) >= 4
