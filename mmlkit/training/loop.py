@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmlkit.config import EvalConfig, OptimConfig, RunConfig
+from mmlkit.config import EvalConfig, OptimConfig, RunConfig, model_name
 from mmlkit.errors import CheckpointError, DataError
 from mmlkit.losses import mutual_kl
 from mmlkit.models.safe_load import safe_load
@@ -185,7 +185,7 @@ class Member:
 
     @property
     def name(self) -> str:
-        return f"model{self.index}_{self.modality}"
+        return model_name(self.index, self.modality)
 
     def reseed(self, seed: int, epoch: int, device: torch.device) -> None:
         """Give this model's dropout its own generator state for ``epoch``."""
@@ -451,7 +451,7 @@ class TrainResult:
     @classmethod
     def from_done(cls, out_dir: Path) -> "TrainResult":
         d = json.loads((Path(out_dir) / "done.json").read_text())
-        names = [f"model{m['index']}_{m['modality']}" for m in d["models"]]
+        names = [model_name(m['index'], m['modality']) for m in d["models"]]
         return cls(Path(out_dir), [Path(out_dir) / f"{n}.pt" for n in names],
                    [Path(out_dir) / f"{n}_best.pt" for n in names], d["models"])
 
@@ -559,7 +559,7 @@ def fit(cfg: RunConfig, out_dir: Path, members: list[Member], comm: Any, device:
         last = ", ".join(f"{d['modality']} {d['final_top1']:.1f}" for d in metrics if d["final_top1"] is not None)
         summary(f"trained {out_dir.name}: {'+'.join(cfg.modalities)}, seed {cfg.seed}, epochs {start + 1}-"
                 f"{cfg.optim.epochs}, {seconds / 60:.1f} min; val top-1 {last or 'n/a'}", progress)
-    names = [f"model{d['index']}_{d['modality']}" for d in metrics]
+    names = [model_name(d['index'], d['modality']) for d in metrics]
     return TrainResult(out_dir, [out_dir / f"{n}.pt" for n in names], [out_dir / f"{n}_best.pt" for n in names],
                        metrics)
 
