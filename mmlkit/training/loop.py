@@ -38,10 +38,12 @@ from torch import nn
 
 from mmlkit.config import EvalConfig, OptimConfig, RunConfig, model_name
 from mmlkit.errors import CheckpointError, DataError
+from mmlkit.fileio import atomic_path, save_torch, write_json
 from mmlkit.losses import mutual_kl
 from mmlkit.models.safe_load import safe_load
 from mmlkit.progress import bar as progress_bar
 from mmlkit.progress import summary
+from mmlkit.topk import topk_correct
 
 CSV_COLUMNS: tuple[str, ...] = ("epoch", "lr", "ce", "kl", "train_top1", "val_top1", "val_top5", "seconds")
 TIMING_COLUMNS: tuple[str, ...] = ("seconds",)
@@ -152,14 +154,6 @@ def build_optimizer(model: nn.Module, optim: OptimConfig) -> torch.optim.SGD:
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for g in optimizer.param_groups:
         g["lr"] = lr * g.get("lr_mult", 1.0)
-
-
-def topk_correct(logits: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1, 5)) -> list[int]:
-    """Number of rows of ``logits`` (B, K) whose label (B,) is among the top k, per k (k capped at K)."""
-    kmax = min(max(ks), logits.shape[1])
-    top = logits.topk(kmax, dim=1).indices                 # (B, kmax)
-    hit = top == labels[:, None]
-    return [int(hit[:, :min(k, kmax)].any(dim=1).sum()) for k in ks]
 
 
 # ------------------------------------------------------------------------------------------
@@ -310,7 +304,7 @@ def train_one_epoch(members: list[Member], loader: Any, comm: Any, cfg: RunConfi
             s = sums[k]
             s["ce"] += float(ce.detach())
             s["kl"] += float(kl.detach())
-            s["correct"] += topk_correct(z.detach().float(), labels, (1,))[0]
+            s["correct"] += int(topk_correct(z.detach().float(), labels, 1, ties="torch").sum())
             s["n"] += int(labels.shape[0])
         if progress:
             bar.set_postfix({m.name: f"ce {float(s['ce']) / (it + 1):.3f} kl {float(s['kl']) / (it + 1):.3f}"
@@ -346,7 +340,7 @@ def evaluate(model: nn.Module, loader: Any, modality: str, device: torch.device,
         else:
             z = model(x).float()
         keep = labels >= 0
-        c1, c5 = topk_correct(z[keep], labels[keep], (1, 5))
+        c1, c5 = topk_correct(z[keep], labels[keep], (1, 5), ties="torch").sum(0).tolist()
         counts += torch.tensor([c1, c5, int(keep.sum())], dtype=torch.float64)
     return counts
 
@@ -355,27 +349,13 @@ def evaluate(model: nn.Module, loader: Any, modality: str, device: torch.device,
 # Files: atomic JSON/torch writes, CSV logs, resume state.
 # ------------------------------------------------------------------------------------------
 
-def atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_csv(path: Path, rows: list[dict]) -> None:
     """The whole log, rewritten atomically (so a resumed run never duplicates a row)."""
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(CSV_COLUMNS))
         w.writeheader()
         for r in rows:
             w.writerow({k: ("" if r.get(k) is None else r[k]) for k in CSV_COLUMNS})
-    os.replace(tmp, path)
 
 
 def state_path(out_dir: Path, member: Member) -> Path:
@@ -392,7 +372,7 @@ def save_state(out_dir: Path, member: Member, epochs_done: int, digest: str) -> 
     # no generator state: every epoch reseeds each model's dropout from (seed, index, replica, epoch)
     if path.exists():
         os.replace(path, path.with_name(path.name + ".prev"))
-    atomic_save(blob, path)
+    save_torch(blob, path)
 
 
 def _read_state(path: Path) -> dict | None:
@@ -474,7 +454,7 @@ def fit(cfg: RunConfig, out_dir: Path, members: list[Member], comm: Any, device:
                                           f"{sorted(h)} in {out_dir}")
                 load_state(h[start], m, digest, device)
     if comm.is_main:
-        atomic_write_text(out_dir / "config.json", json.dumps(cfg.to_dict(), indent=2))
+        write_json(out_dir / "config.json", cfg.to_dict())
         if start == 0:
             for stale in ("done.json", "state.json"):
                 (out_dir / stale).unlink(missing_ok=True)
@@ -537,7 +517,7 @@ def fit(cfg: RunConfig, out_dir: Path, members: list[Member], comm: Any, device:
                 save_state(out_dir, m, epoch + 1, digest)
         comm.barrier()
         if comm.is_main:
-            atomic_write_text(out_dir / "state.json", json.dumps({"epochs_done": epoch + 1, "digest": digest}))
+            write_json(out_dir / "state.json", {"epochs_done": epoch + 1, "digest": digest}, indent=None)
     for w in writers.values():
         w.close()
     seconds = time.perf_counter() - t_run
@@ -552,8 +532,8 @@ def fit(cfg: RunConfig, out_dir: Path, members: list[Member], comm: Any, device:
                          epochs=cfg.optim.epochs, seconds=round(seconds, 3), notes=m.notes))
     metrics = sorted(comm.gather_metrics(mine), key=lambda d: d["index"])
     if comm.is_main:
-        atomic_write_text(out_dir / "done.json", json.dumps(
-            {"mode": mode, "world_size": comm.world_size, "digest": digest, "models": metrics}, indent=2))
+        write_json(out_dir / "done.json",
+                   {"mode": mode, "world_size": comm.world_size, "digest": digest, "models": metrics})
     comm.barrier()
     if comm.is_main:
         last = ", ".join(f"{d['modality']} {d['final_top1']:.1f}" for d in metrics if d["final_top1"] is not None)
