@@ -142,7 +142,8 @@ def test_resume_from_the_previous_state_when_one_model_is_ahead(tmp_path):
     train(cfg, run, resume=True, progress=False)
     for name in ("model0_RGB", "model1_Flow"):
         assert _same_weights(tmp_path / f"straight/{name}.pt", run / f"{name}.pt")
-        assert _drop_timing(_rows(tmp_path / f"straight/log_{name}.csv")) == _drop_timing(_rows(run / f"log_{name}.csv"))
+        straight, resumed = _rows(tmp_path / f"straight/log_{name}.csv"), _rows(run / f"log_{name}.csv")
+        assert _drop_timing(straight) == _drop_timing(resumed)
     assert {p.name for p in run.glob("state_*")} == {f"state_{n}.pt{s}" for n in ("model0_RGB", "model1_Flow")
                                                     for s in ("", ".prev")}
 

@@ -45,7 +45,8 @@ class MemoryClips(torch.utils.data.Dataset):
         inputs = {}
         for m in self.modalities:
             c = INPUT_CHANNELS[m]
-            x = torch.from_numpy(np.ascontiguousarray(np.repeat(noise, -(-c // 3), axis=1)[:, :c] + 0.8 * (label - K / 2)))
+            x = np.repeat(noise, -(-c // 3), axis=1)[:, :c] + 0.8 * (label - K / 2)
+            x = torch.from_numpy(np.ascontiguousarray(x))
             inputs[m] = x if self.train else x[None]          # val: (V=1, T, C, H, W)
         return dict(inputs=inputs, label=label, id=str(i), index=i)
 
@@ -53,7 +54,8 @@ class MemoryClips(torch.utils.data.Dataset):
 def data(on_train_item=None, **fields) -> TrainData:
     """The in-memory clips with mmlkit.data's loader; ``fields`` replace TrainData's others."""
     def build(cfg, split, modalities, train_):
-        return MemoryClips(N_TRAIN if train_ else N_VAL, modalities, train_, cfg.seed, on_train_item if train_ else None)
+        n, on_item = (N_TRAIN, on_train_item) if train_ else (N_VAL, None)
+        return MemoryClips(n, modalities, train_, cfg.seed, on_item)
     return TrainData(**{"build_dataset": build, "num_classes": lambda cfg: K, **fields})
 
 
