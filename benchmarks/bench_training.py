@@ -41,26 +41,26 @@ def _batches(n: int, batch: int, segments: int, size: int, k: int = 10) -> list[
 
 
 def _members(cfg: RunConfig, mods) -> list:
-    from mmlkit.training import loop
-    return [loop.make_member(cfg, i, m, 10, torch.device("cpu")) for i, m in enumerate(mods)]
+    from mmlkit.training.member import make_member
+    return [make_member(cfg, i, m, 10, torch.device("cpu")) for i, m in enumerate(mods)]
 
 
 def _time_epoch(members, batches, comm, cfg) -> float:
-    from mmlkit.training import loop
+    from mmlkit.training.loop import train_one_epoch
     t0 = time.perf_counter()
-    loop.train_one_epoch(members, batches, comm, cfg, 0, torch.device("cpu"), progress=False)
+    train_one_epoch(members, batches, comm, cfg, 0, torch.device("cpu"), progress=False)
     return time.perf_counter() - t0
 
 
 def cohort_ratio(quick: bool) -> dict:
-    from mmlkit.training import loop
+    from mmlkit.training.cohort import LocalComm
     batch, seg, size = (4, 4, 32) if quick else (32, 8, 32)
     steps, reps = (1, 2) if quick else (3, 3)
     cfg = _cfg(("RGB", "Flow"), batch, seg, size)
     data = _batches(steps, batch, seg, size)
     rgb, flow = _members(cfg, ("RGB",)), _members(cfg, ("Flow",))
     both = _members(cfg, ("RGB", "Flow"))
-    comm = loop.LocalComm()
+    comm = LocalComm()
     _time_epoch(both, data[:1], comm, cfg)                     # warm-up
     t_single, t_cohort = [], []
     for _ in range(reps):                                      # interleaved, best of reps
@@ -76,13 +76,14 @@ def cohort_ratio(quick: bool) -> dict:
 def _rank(rank: int, port: int, out: str, steps: int, batch: int, seg: int, size: int) -> None:
     import torch.distributed as dist
 
-    from mmlkit.training import distributed, loop
+    from mmlkit.training import distributed
+    from mmlkit.training.member import make_member
     torch.set_num_threads(1)
     cfg = _cfg(("RGB", "Flow"), batch, seg, size)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2,
                             timeout=_dt.timedelta(seconds=120))
     comm = distributed.DistComm(cfg, rank, 2, torch.device("cpu"), 120.0, 120.0)
-    member = loop.make_member(cfg, rank, cfg.modalities[rank], 10, torch.device("cpu"))
+    member = make_member(cfg, rank, cfg.modalities[rank], 10, torch.device("cpu"))
     spent = [0.0]
     real = comm.peers
 

@@ -110,6 +110,12 @@ def parse_modalities(spec: str | tuple[str, ...] | list[str]) -> tuple[str, ...]
     return tuple(items)
 
 
+def model_name(index: int, modality: str) -> str:
+    """``model{index}_{modality}``, e.g. ``model0_RGB``: the name of model ``index`` of a cohort and
+    the stem of its files in a run folder (``model0_RGB.pt``, ``log_model0_RGB.csv``, ...)."""
+    return f"model{index}_{modality}"
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where clips come from and how they are sampled and augmented for training.

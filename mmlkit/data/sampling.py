@@ -206,6 +206,3 @@ def modality_indices(base: np.ndarray, frame_counts: Mapping[str, int],
     """
     return {m: expand_segments(base, int(new_lengths[m]), int(n)) for m, n in frame_counts.items()}
 
-
-# ``test_indices`` is not a pytest test, even when a test module imports it by name.
-test_indices.__test__ = False  # type: ignore[attr-defined]

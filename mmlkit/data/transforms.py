@@ -129,9 +129,6 @@ def test_crops(height: int, width: int, input_size: int, scale_size: int, n_crop
     return out
 
 
-test_crops.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
-
-
 def apply_crop(frames: np.ndarray, params: CropParams, out_size: int, modality: str) -> np.ndarray:
     """Crop, resize and (when ``params.flip``) mirror every frame of a clip the same way.
 

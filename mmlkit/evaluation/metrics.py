@@ -3,7 +3,7 @@
 Conventions: ``scores`` float (n, K) (logits or probabilities; only their order matters),
 ``labels`` int (n,) 0-based class indices in ``[0, K)``. Accuracies are fractions in ``[0, 1]``
 (:func:`summary` reports percent). Randomness only through an explicit
-``rng: np.random.Generator``.
+``rng: np.random.Generator``. :func:`topk_correct` lives in :mod:`mmlkit.topk`, shared with training.
 """
 
 from __future__ import annotations
@@ -12,30 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
-
-def _check_pair(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    scores = np.asarray(scores)
-    labels = np.asarray(labels).astype(np.int64)
-    if scores.ndim != 2 or labels.ndim != 1 or len(scores) != len(labels):
-        raise ValueError(f"scores must be (n, K) and labels (n,); got {scores.shape} and {labels.shape}")
-    if len(labels) and (labels.min() < 0 or labels.max() >= scores.shape[1]):
-        raise ValueError(f"labels must be in [0, {scores.shape[1]}); got range "
-                         f"[{labels.min()}, {labels.max()}] (unknown labels, -1, cannot be scored)")
-    return scores, labels
-
-
-def topk_correct(scores: np.ndarray, labels: np.ndarray, k: int = 1) -> np.ndarray:
-    """Whether each label is among its row's ``k`` highest scores.
-
-    Ties are broken towards the lower class index (a stable sort of ``-scores``).
-
-    Returns:
-        bool (n,).
-    """
-    scores, labels = _check_pair(scores, labels)
-    k = min(k, scores.shape[1])
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]  # (n, k)
-    return (top == labels[:, None]).any(axis=1)
+from mmlkit.topk import check_pair as _check_pair
+from mmlkit.topk import topk_correct  # noqa: F401  (public here too)
 
 
 def topk_accuracy(scores: np.ndarray, labels: np.ndarray, k: int = 1) -> float:

@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from mmlkit.config import EvalConfig, PretrainConfig, RunConfig
+from mmlkit.config import EvalConfig, PretrainConfig, RunConfig, model_name
 from mmlkit.errors import MmlkitError
 from mmlkit.fileio import write_json
 from mmlkit.runtime import torch_threads
@@ -104,7 +104,7 @@ def environment() -> dict[str, Any]:
 
 def model_names(cfg: RunConfig) -> list[str]:
     """``model{i}_{Mod}`` for each model of the cohort (training's file stems)."""
-    return [f"model{i}_{m}" for i, m in enumerate(cfg.modalities)]
+    return [model_name(i, m) for i, m in enumerate(cfg.modalities)]
 
 
 class Run:
@@ -216,7 +216,7 @@ class RunStore:
                                    "epochs": cfg.optim.epochs, "done": run.done, "plans": ",".join(run.plans())}
             for m in run.metrics.get("models", []):
                 for k in ("final_top1", "best_top1"):
-                    row[f"model{m.get('index')}_{m.get('modality')}_{k}"] = m.get(k)
+                    row[f"{model_name(m.get('index'), m.get('modality'))}_{k}"] = m.get(k)
             rows.append(row)
         return pd.DataFrame(rows)
 

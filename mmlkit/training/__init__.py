@@ -1,20 +1,37 @@
 """Training a cohort of models with the mutual loss: one process (cohort) or one model per process
-group (distributed). Entry point: :func:`train`."""
+group (distributed). Entry point: :func:`train`.
+
+Modules: ``loop`` (the epochs: train_one_epoch, validate, fit), ``member`` (a model with its
+optimizer and RNG), ``schedule`` (learning rate, optimizer), ``state`` (the run folder: checkpoints,
+logs, resume state, done-file), ``comm`` (the :class:`Comm` protocol) with its implementations in
+``cohort`` (one process) and ``distributed`` (torch.distributed); ``run_folder``, ``pretrain``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from mmlkit.config import ConfigError, RunConfig
-from mmlkit.training.loop import TrainResult, evaluate, train_one_epoch
+from mmlkit.training.comm import Comm
+from mmlkit.training.loop import TrainData, train_one_epoch, validate
 from mmlkit.training.pretrain import pretrain_image_backbone
+from mmlkit.training.state import TrainResult
 
-__all__ = ["train", "TrainResult", "pretrain_image_backbone", "train_one_epoch", "evaluate"]
+__all__ = ["train", "TrainResult", "TrainData", "Comm", "pretrain_image_backbone", "train_one_epoch", "validate"]
+
+
+def __getattr__(name: str):
+    if name == "evaluate":   # the old name of validate (mmlkit.evaluation is the evaluation)
+        import warnings
+
+        warnings.warn("mmlkit.training.evaluate is now mmlkit.training.validate", DeprecationWarning, stacklevel=2)
+        return validate
+    raise AttributeError(f"module 'mmlkit.training' has no attribute {name!r}")
 
 
 def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False,
           rank: int | None = None, world_size: int | None = None, init_method: str | None = None,
-          progress: bool = True, timeout_s: float | None = None) -> TrainResult:
+          progress: bool = True, timeout_s: float | None = None, data: TrainData = TrainData()) -> TrainResult:
     """Train the cohort of ``cfg.modalities`` (W models), each with CE + the mutual term.
 
     Process model: with ``rank`` None and no torchrun environment, all W models train in this
@@ -39,6 +56,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
         progress: bars, or one summary line per run (:mod:`mmlkit.progress`; rank 0 only when distributed).
         timeout_s: distributed only: seconds a collective waits for a dead or hung peer before
             :class:`~mmlkit.errors.DistributedError` (default ``distributed.DEFAULT_TIMEOUT_S``).
+        data: where the clips come from (default ``TrainData()``: mmlkit.data's pipeline for
+            ``cfg.data``); e.g. an in-memory dataset (the tests).
 
     Raises:
         ConfigError: world_size not a multiple of W, rank without world_size/init_method, an
@@ -66,11 +85,11 @@ def train(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, overwrit
                               "give rank, world_size and init_method together (or none for one process)")
         loop.check_request(cfg)
         with torch_threads(cfg.threads):
-            return cohort.run(cfg, out_dir, resume=resume, progress=progress)
+            return cohort.run(cfg, out_dir, resume=resume, progress=progress, data=data)
     if world_size is None or init_method is None:
         raise ConfigError(f"rank={rank} needs world_size and init_method (e.g. tcp://127.0.0.1:23456)")
     distributed.layout(len(cfg.modalities), world_size, rank)
     loop.check_request(cfg)
     with torch_threads(cfg.threads):
         return distributed.run(cfg, out_dir, rank=rank, world_size=world_size, init_method=init_method,
-                               resume=resume, progress=progress, timeout_s=timeout_s)
+                               resume=resume, progress=progress, timeout_s=timeout_s, data=data)

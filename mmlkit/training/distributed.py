@@ -32,7 +32,9 @@ from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
 from mmlkit.config import DIST_TIMEOUT_S, ConfigError, RunConfig
 from mmlkit.errors import DistributedError
-from mmlkit.training import loop
+from mmlkit.training.loop import TrainData, fit
+from mmlkit.training.member import Member, make_member
+from mmlkit.training.state import TrainResult
 
 #: Seconds a collective may wait for the other ranks before the run stops (the released code: 1 hour).
 DEFAULT_TIMEOUT_S: float = DIST_TIMEOUT_S  # config.py holds the number
@@ -67,7 +69,8 @@ def batch_checksum(batch: dict) -> int:
 
 
 class DistComm:
-    """The process-crossing half of training for one rank (see the module docstring)."""
+    """The :class:`~mmlkit.training.comm.Comm` of one rank: the process-crossing half of training
+    (see the module docstring)."""
 
     def __init__(self, cfg: RunConfig, rank: int, world_size: int, device: torch.device, timeout_s: float,
                  sync_timeout_s: float, check_every: int = 1):
@@ -116,7 +119,7 @@ class DistComm:
             raise DistributedError(f"{self._where(epoch, step)}: {what} timed out after {t:g} s; a peer has "
                                    "probably died or hung.")
 
-    # -- the Comm interface used by loop.fit -----------------------------------------------
+    # -- the Comm protocol (mmlkit.training.comm) ------------------------------------------
     def peers(self, epoch: int, step: int, batch: dict, logits: list[torch.Tensor]) -> list[list[torch.Tensor]]:
         """all_gather this rank's (B, K) logits across the models (same replica); returns the peers'."""
         (z,) = logits
@@ -139,7 +142,7 @@ class DistComm:
                    "the logit exchange", epoch, step)
         return [[o for m, o in enumerate(out) if m != self.model_index]]
 
-    def sync_grads(self, member: loop.Member) -> None:
+    def sync_grads(self, member: Member) -> None:
         """Average the gradients over the model's P processes (one flat all_reduce)."""
         if self.n_replicas == 1:
             return
@@ -150,7 +153,7 @@ class DistComm:
         for g, new in zip(grads, _unflatten_dense_tensors(flat, grads)):
             g.copy_(new)
 
-    def reduce_counts(self, member: loop.Member, counts: torch.Tensor) -> torch.Tensor:
+    def reduce_counts(self, member: Member, counts: torch.Tensor) -> torch.Tensor:
         if self.n_replicas == 1:
             return counts
         c = counts.to(self.device)
@@ -178,13 +181,13 @@ class DistComm:
             raise DistributedError(f"{self._where()}: gathering the final metrics failed: {exc}") from exc
         return [d for part in out for d in part]
 
-    def is_writer(self, member: loop.Member) -> bool:
+    def is_writer(self, member: Member) -> bool:
         return self.replica == 0
 
 
 def run(cfg: RunConfig, out_dir: str | Path, *, rank: int, world_size: int, init_method: str,
         resume: bool = False, progress: bool = True, timeout_s: float | None = None,
-        sync_timeout_s: float | None = None) -> loop.TrainResult:
+        sync_timeout_s: float | None = None, data: TrainData = TrainData()) -> TrainResult:
     """Train this rank's model (see :func:`mmlkit.training.train`); returns the run's result."""
     timeout_s = DEFAULT_TIMEOUT_S if timeout_s is None else float(timeout_s)
     sync_timeout_s = 12 * timeout_s if sync_timeout_s is None else float(sync_timeout_s)
@@ -210,10 +213,10 @@ def run(cfg: RunConfig, out_dir: str | Path, *, rank: int, world_size: int, init
                                f"within {timeout_s:g} s ({type(exc).__name__}: {exc})") from exc
     try:
         comm = DistComm(cfg, rank, world_size, device, timeout_s, sync_timeout_s)
-        member = loop.make_member(cfg, model_index, cfg.modalities[model_index], loop.num_classes(cfg), device,
-                                  replica=replica)
-        return loop.fit(cfg, Path(out_dir), [member], comm, device, resume=resume,
-                        progress=progress and rank == 0, mode="distributed")
+        member = make_member(cfg, model_index, cfg.modalities[model_index], data.num_classes(cfg), device,
+                             replica=replica)
+        return fit(cfg, Path(out_dir), [member], comm, device, data, resume=resume,
+                   progress=progress and rank == 0, mode="distributed")
     finally:
         try:
             dist.destroy_process_group()

@@ -1,33 +1,21 @@
 """The training loop shared by both process models (torchvision-references style).
 
-Plain functions: :func:`lr_at` (the schedule, a pure function of the iteration),
-:func:`build_optimizer`, :func:`train_one_epoch`, :func:`evaluate`, and :func:`fit`, which runs
-the epochs for the models this process holds (``members``) and talks to the other processes
-only through a ``comm`` object (:class:`LocalComm` in one process; ``distributed.DistComm``
-across processes). The logit exchange and its timeouts live in ``distributed.py`` only.
+:func:`train_one_epoch` steps every model this process holds (``members``) on every batch;
+:func:`validate` counts one model's correct validation videos; :func:`fit` runs the epochs and
+writes the run folder. Every dependency is an argument: the models (``members``,
+:func:`~mmlkit.training.member.make_member`), the other processes (``comm``, a
+:class:`~mmlkit.training.comm.Comm`) and the clips (``data``, a :class:`TrainData`: mmlkit.data's
+pipeline unless the caller passes another, as the tests do with an in-memory one).
 
-Determinism: every random draw is a function of the run's seed. Model ``i`` is initialised
-under ``torch.manual_seed(seed_for(seed, "init", i))``; its dropout uses its own generator
-state, reseeded at each epoch from ``(seed, i, replica, epoch)``; the clips are a function of
-``(seed, epoch, index)`` (the dataset's guarantee). So a run resumed at an epoch boundary ends
-with the same weights as an uninterrupted one, and one process holding W models (cohort)
-computes what W processes compute.
-
-The builders (:func:`build_model`, :func:`build_dataset`, :func:`make_loader`, ...) are thin
-module-level hooks onto ``mmlkit.models`` / ``mmlkit.data``; the tests replace them with fakes.
+Determinism: see :mod:`mmlkit.training.member`; the schedule: :mod:`mmlkit.training.schedule`;
+the files: :mod:`mmlkit.training.state`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import dataclasses
-import json
-import math
-import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,235 +24,95 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmlkit.config import EvalConfig, OptimConfig, RunConfig
+from mmlkit.config import EvalConfig, RunConfig
 from mmlkit.errors import CheckpointError, DataError
 from mmlkit.losses import mutual_kl
-from mmlkit.models.safe_load import safe_load
 from mmlkit.progress import bar as progress_bar
 from mmlkit.progress import summary
+from mmlkit.topk import topk_correct
+from mmlkit.training import state
+from mmlkit.training.comm import Comm
+from mmlkit.training.member import Member, seed_for
+from mmlkit.training.schedule import lr_at, set_lr
+from mmlkit.training.state import TrainResult
 
-CSV_COLUMNS: tuple[str, ...] = ("epoch", "lr", "ce", "kl", "train_top1", "val_top1", "val_top5", "seconds")
-TIMING_COLUMNS: tuple[str, ...] = ("seconds",)
+# -- where the clips come from ----------------------------------------------------------------
 
-
-# ------------------------------------------------------------------------------------------
-# Hooks onto the other packages (replaced by fakes in the tests).
-# ------------------------------------------------------------------------------------------
-
-def build_model(cfg: RunConfig, num_classes: int, modality: str) -> nn.Module:
-    """One TSN of ``modality`` (``mmlkit.models.build_model``)."""
-    from mmlkit.models import build_model as _build
-    return _build(cfg.model, num_classes, cfg.data.num_segments, modality)
-
-
-def param_groups(model: nn.Module, lr: float, weight_decay: float) -> list[dict]:
-    from mmlkit.models import param_groups as _groups
-    return _groups(model, lr, weight_decay)
+def pipeline_dataset(cfg: RunConfig, split: str, modalities: Sequence[str], train: bool) -> Any:
+    """mmlkit.data's clips of ``split``: training clips, or validation views (one centre view)."""
+    from mmlkit.data import build_dataset
+    return build_dataset(cfg.data, split, tuple(modalities), train, cfg.seed, None if train else EvalConfig())
 
 
-def init_from_checkpoint(model: nn.Module, path: str) -> list[str]:
-    from mmlkit.models import init_from_checkpoint as _init
-    return _init(model, path)
+def pipeline_classes(cfg: RunConfig) -> int:
+    from mmlkit.data import num_classes
+    return int(num_classes(cfg.data))
 
 
-def save_model(path: Path, model: nn.Module, **state: Any) -> None:
-    """Write a model checkpoint atomically (``mmlkit.models.save_checkpoint``)."""
-    from mmlkit.models import save_checkpoint
-    save_checkpoint(path, model, **state)
+def pipeline_loader(dataset: Any, batch_size: int, shuffle: bool, seed: int, epoch: int, workers: int,
+                    drop_last: bool) -> Any:
+    from mmlkit.data import make_loader
+    return make_loader(dataset, batch_size, shuffle, seed, epoch, workers, drop_last)
 
 
-def resolve_root(cfg: RunConfig) -> Path:
-    from mmlkit.data import resolve_root as _resolve
-    return Path(_resolve(cfg.data))
-
-
-def num_classes(cfg: RunConfig) -> int:
-    from mmlkit.data import num_classes as _n
-    return int(_n(cfg.data))
-
-
-def build_dataset(cfg: RunConfig, split: str, modalities: Sequence[str], train: bool) -> Any:
-    """Training clips (``train=True``) or validation views (single centre view, EvalConfig())."""
-    from mmlkit.data import build_dataset as _build
-    eval_cfg = None if train else EvalConfig()
-    return _build(cfg.data, split, tuple(modalities), train, cfg.seed, eval_cfg)
-
-
-def collate_fn() -> Callable:
-    """The batch collate of the data pipeline (used by the sharded loader)."""
+def pipeline_collate(items: list[dict]) -> dict:
     from mmlkit.data import collate
-    return collate
+    return collate(items)
 
 
-def make_loader(dataset: Any, batch_size: int, shuffle: bool, seed: int, epoch: int, workers: int,
-                drop_last: bool) -> Any:
-    from mmlkit.data import make_loader as _make
-    return _make(dataset, batch_size, shuffle, seed, epoch, workers, drop_last)
+@dataclass(frozen=True)
+class TrainData:
+    """The clips of a run: mmlkit.data's pipeline by default (``TrainData()``).
 
-
-# ------------------------------------------------------------------------------------------
-# Pure pieces: seeds, schedule, optimizer.
-# ------------------------------------------------------------------------------------------
-
-def seed_for(*keys: int | str) -> int:
-    """A 63-bit seed derived from ``keys`` (ints or short strings), stable across runs and hosts."""
-    ints = [k if isinstance(k, int) else int.from_bytes(str(k).encode()[:8].ljust(8, b"\0"), "little")
-            for k in keys]
-    return int(np.random.SeedSequence(ints).generate_state(1, np.uint64)[0] & ((1 << 63) - 1))
-
-
-def lr_at(optim: OptimConfig, epoch: int, it: int, iters_per_epoch: int) -> float:
-    """Learning rate of iteration ``it`` (0-based) of ``epoch`` (0-based).
-
-    Linear warm-up from 0 over ``warmup_epochs`` (per iteration), then ``step`` (x0.1 at each
-    epoch of ``lr_steps``) or ``cos`` (per-iteration cosine from ``lr`` to 0 over the epochs
-    after the warm-up).
+    Attributes:
+        build_dataset: ``(cfg, split, modalities, train) -> Dataset`` of dicts ``inputs`` {modality:
+            (T, C, H, W) (train) or (V, T, C, H, W)}, ``label``, ``id``, ``index``; training clips
+            a function of (seed, epoch, index) (``set_epoch``), an optional ``skipped`` set.
+        num_classes: ``cfg -> K``.
+        make_loader: ``(dataset, batch_size, shuffle, seed, epoch, workers, drop_last) -> batches``
+            (``mmlkit.data.make_loader``'s contract: the order a function of (seed, epoch)).
+        collate: items -> batch (for the sharded loader of several processes per model).
     """
-    iters = max(1, iters_per_epoch)
-    t = epoch + it / iters                                  # fractional epochs done
-    if optim.warmup_epochs > 0 and t < optim.warmup_epochs:
-        return optim.lr * (epoch * iters + it + 1) / (optim.warmup_epochs * iters)
-    if optim.lr_type == "step":
-        return optim.lr * 0.1 ** sum(epoch >= s for s in optim.lr_steps)
-    span = max(1e-12, optim.epochs - optim.warmup_epochs)
-    return optim.lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, (t - optim.warmup_epochs) / span)))
+
+    build_dataset: Callable[[RunConfig, str, Sequence[str], bool], Any] = pipeline_dataset
+    num_classes: Callable[[RunConfig], int] = pipeline_classes
+    make_loader: Callable[..., Any] = pipeline_loader
+    collate: Callable[[list[dict]], dict] = pipeline_collate
 
 
-def build_optimizer(model: nn.Module, optim: OptimConfig) -> torch.optim.SGD:
-    """SGD (momentum, weight decay) over ``param_groups``; each group keeps ``lr_mult`` and
-    ``decay_mult`` (derived from the group's lr / weight_decay when the groups lack them)."""
-    groups = param_groups(model, optim.lr, optim.weight_decay)
-    out = []
-    for g in groups:
-        g = dict(g)
-        if "lr_mult" not in g:
-            g["lr_mult"] = g.get("lr", optim.lr) / optim.lr
-        if "decay_mult" not in g:
-            g["decay_mult"] = (g.get("weight_decay", optim.weight_decay) / optim.weight_decay
-                               if optim.weight_decay else 1.0)
-        g["lr"] = optim.lr * g["lr_mult"]
-        g["weight_decay"] = optim.weight_decay * g["decay_mult"]
-        if len(list(g["params"])) > 0:
-            out.append(g)
-    return torch.optim.SGD(out, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay)
+class _ShardBatches(torch.utils.data.Sampler):
+    """Batches of a (seed, epoch) permutation; replica ``r`` of ``n`` takes rows r, r+n, ... of each."""
+
+    def __init__(self, n_items: int, batch_size: int, seed: int, epoch: int, replica: int, n_replicas: int):
+        order = np.random.default_rng(seed_for(seed, "order", epoch)).permutation(n_items)
+        full = n_items // batch_size
+        self.batches = [order[b * batch_size:(b + 1) * batch_size][replica::n_replicas].tolist() for b in range(full)]
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
 
 
-def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    for g in optimizer.param_groups:
-        g["lr"] = lr * g.get("lr_mult", 1.0)
+def make_train_loader(dataset: Any, cfg: RunConfig, epoch: int, data: TrainData, replica: int = 0,
+                      n_replicas: int = 1) -> Any:
+    """The epoch's training batches: ``data.make_loader`` for one process per model; with several
+    processes per model, each replica takes its share (B / n_replicas clips) of every batch."""
+    if hasattr(dataset, "set_epoch"):
+        dataset.set_epoch(epoch)
+    if n_replicas == 1:
+        return data.make_loader(dataset, cfg.optim.batch_size, True, cfg.seed, epoch, cfg.data.workers, True)
+    if cfg.optim.batch_size % n_replicas:
+        raise ValueError(f"batch_size={cfg.optim.batch_size} must be divisible by the {n_replicas} processes per model")
+    sampler = _ShardBatches(len(dataset), cfg.optim.batch_size, cfg.seed, epoch, replica, n_replicas)
+    return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.data.workers,
+                                       collate_fn=data.collate)
 
 
-def topk_correct(logits: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1, 5)) -> list[int]:
-    """Number of rows of ``logits`` (B, K) whose label (B,) is among the top k, per k (k capped at K)."""
-    kmax = min(max(ks), logits.shape[1])
-    top = logits.topk(kmax, dim=1).indices                 # (B, kmax)
-    hit = top == labels[:, None]
-    return [int(hit[:, :min(k, kmax)].any(dim=1).sum()) for k in ks]
+# -- one epoch, validation --------------------------------------------------------------------
 
-
-# ------------------------------------------------------------------------------------------
-# One model held by this process.
-# ------------------------------------------------------------------------------------------
-
-@dataclass
-class Member:
-    """A model of the cohort held by this process, with its optimizer and RNG state."""
-
-    index: int
-    modality: str
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    scaler: torch.amp.GradScaler
-    replica: int = 0
-    cpu_rng: torch.Tensor | None = None
-    cuda_rng: torch.Tensor | None = None
-    best_top1: float = -1.0
-    best_epoch: int = -1
-    history: list[dict] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return f"model{self.index}_{self.modality}"
-
-    def reseed(self, seed: int, epoch: int, device: torch.device) -> None:
-        """Give this model's dropout its own generator state for ``epoch``."""
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed_for(seed, "dropout", self.index, self.replica, epoch))
-            self.cpu_rng = torch.get_rng_state()
-            self.cuda_rng = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
-
-    @contextlib.contextmanager
-    def own_rng(self, device: torch.device):
-        """Run the block on this model's generator state (the others' states are untouched)."""
-        cpu, cud = torch.get_rng_state(), (torch.cuda.get_rng_state(device) if device.type == "cuda" else None)
-        if self.cpu_rng is not None:
-            torch.set_rng_state(self.cpu_rng)
-        if self.cuda_rng is not None:
-            torch.cuda.set_rng_state(self.cuda_rng, device)
-        try:
-            yield
-        finally:
-            self.cpu_rng = torch.get_rng_state()
-            torch.set_rng_state(cpu)
-            if cud is not None:
-                self.cuda_rng = torch.cuda.get_rng_state(device)
-                torch.cuda.set_rng_state(cud, device)
-
-
-def make_member(cfg: RunConfig, index: int, modality: str, n_classes: int, device: torch.device,
-                replica: int = 0) -> Member:
-    """Build model ``index`` (seeded from (seed, index)), apply ``tune_from``, then its optimizer.
-
-    The optimizer is built after the cross-modal conversion of ``tune_from`` so the converted
-    conv1 is the one that trains (the released code's defect).
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed_for(cfg.seed, "init", index))
-        model = build_model(cfg, n_classes, modality)
-    notes = list(init_from_checkpoint(model, cfg.tune_from)) if cfg.tune_from else []
-    # channels_last: the convolutions run 1.3-1.5x faster on the CPU (and use tensor cores on GPUs)
-    model.to(device=device, memory_format=torch.channels_last)
-    optimizer = build_optimizer(model, cfg.optim)
-    amp = bool(cfg.optim.amp and device.type == "cuda")
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    return Member(index, modality, model, optimizer, scaler, replica=replica, notes=notes)
-
-
-class LocalComm:
-    """Every model in this process: peers are the other local models; nothing crosses processes."""
-
-    rank, world_size, n_replicas, replica = 0, 1, 1, 0
-    is_main = True
-
-    def peers(self, epoch: int, step: int, batch: dict, logits: list[torch.Tensor]) -> list[list[torch.Tensor]]:
-        """For each local model, its peers' detached logits in model order."""
-        return [[z for j, z in enumerate(logits) if j != i] for i in range(len(logits))]
-
-    def sync_grads(self, member: Member) -> None:
-        pass
-
-    def reduce_counts(self, member: Member, counts: torch.Tensor) -> torch.Tensor:
-        return counts
-
-    def agree_epoch(self, epoch: int) -> int:
-        return epoch
-
-    def barrier(self) -> None:
-        pass
-
-    def gather_metrics(self, metrics: list[dict]) -> list[dict]:
-        return metrics
-
-    def is_writer(self, member: Member) -> bool:
-        return True
-
-
-# ------------------------------------------------------------------------------------------
-# One epoch, validation.
-# ------------------------------------------------------------------------------------------
-
-def train_one_epoch(members: list[Member], loader: Any, comm: Any, cfg: RunConfig, epoch: int,
+def train_one_epoch(members: list[Member], loader: Any, comm: Comm, cfg: RunConfig, epoch: int,
                     device: torch.device, progress: bool = True, skipped: set | None = None) -> list[dict]:
     """One pass over ``loader``; every local model steps on every batch.
 
@@ -310,7 +158,7 @@ def train_one_epoch(members: list[Member], loader: Any, comm: Any, cfg: RunConfi
             s = sums[k]
             s["ce"] += float(ce.detach())
             s["kl"] += float(kl.detach())
-            s["correct"] += topk_correct(z.detach().float(), labels, (1,))[0]
+            s["correct"] += int(topk_correct(z.detach().float(), labels, 1, ties="torch").sum())
             s["n"] += int(labels.shape[0])
         if progress:
             bar.set_postfix({m.name: f"ce {float(s['ce']) / (it + 1):.3f} kl {float(s['kl']) / (it + 1):.3f}"
@@ -322,14 +170,15 @@ def train_one_epoch(members: list[Member], loader: Any, comm: Any, cfg: RunConfi
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Any, modality: str, device: torch.device,
+def validate(model: nn.Module, loader: Any, modality: str, device: torch.device,
              progress: bool = False, skipped: set | None = None) -> torch.Tensor:
     """Correct counts of one model on validation views.
 
     Batches hold ``inputs[modality]`` float (B, V, T, C, H, W) (or (B, T, C, H, W)); the logits are
     averaged over the V views. Returns float64 tensor [top1 correct, top5 correct, n] (counts,
     so that shards can be summed); n counts the readable videos only, and the ids of the
-    unreadable ones are added to ``skipped``.
+    unreadable ones are added to ``skipped``. (Scoring a checkpoint on test views with stored
+    per-video scores is :mod:`mmlkit.evaluation`'s job.)
     """
     model.eval()
     counts = torch.zeros(3, dtype=torch.float64)
@@ -346,251 +195,80 @@ def evaluate(model: nn.Module, loader: Any, modality: str, device: torch.device,
         else:
             z = model(x).float()
         keep = labels >= 0
-        c1, c5 = topk_correct(z[keep], labels[keep], (1, 5))
+        c1, c5 = topk_correct(z[keep], labels[keep], (1, 5), ties="torch").sum(0).tolist()
         counts += torch.tensor([c1, c5, int(keep.sum())], dtype=torch.float64)
     return counts
 
 
-# ------------------------------------------------------------------------------------------
-# Files: atomic JSON/torch writes, CSV logs, resume state.
-# ------------------------------------------------------------------------------------------
-
-def atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    """The whole log, rewritten atomically (so a resumed run never duplicates a row)."""
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(CSV_COLUMNS))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if r.get(k) is None else r[k]) for k in CSV_COLUMNS})
-    os.replace(tmp, path)
-
-
-def state_path(out_dir: Path, member: Member) -> Path:
-    return out_dir / f"state_{member.name}.pt"
-
-
-def save_state(out_dir: Path, member: Member, epochs_done: int, digest: str) -> None:
-    """Per-model resume state after ``epochs_done`` epochs; the previous one is kept as ``.prev``
-    so that processes killed between two models' writes can still agree on an epoch."""
-    path = state_path(out_dir, member)
-    blob = dict(epochs_done=epochs_done, digest=digest, model=member.model.state_dict(),
-                optimizer=member.optimizer.state_dict(), scaler=member.scaler.state_dict(),
-                best_top1=member.best_top1, best_epoch=member.best_epoch, history=member.history)
-    # no generator state: every epoch reseeds each model's dropout from (seed, index, replica, epoch)
-    if path.exists():
-        os.replace(path, path.with_name(path.name + ".prev"))
-    atomic_save(blob, path)
-
-
-def _read_state(path: Path) -> dict | None:
-    if not path.exists():
-        return None
-    try:
-        return safe_load(path, "resume state")
-    except CheckpointError as exc:  # a torn file cannot happen with atomic writes, but say so if it does
-        raise CheckpointError(f"{exc}; delete it to restart that run") from None
-
-
-def available_epochs(out_dir: Path, member: Member) -> dict[int, Path]:
-    """epochs_done -> state file, for the current and the previous state of ``member``."""
-    out = {}
-    for p in (state_path(out_dir, member), state_path(out_dir, member).with_name(state_path(out_dir, member).name + ".prev")):
-        st = _read_state(p)
-        if st is not None:
-            out[int(st["epochs_done"])] = p
+def validate_members(members: list[Member], val_ds: Any, comm: Comm, cfg: RunConfig, data: TrainData,
+                     device: torch.device, progress: bool, skipped: set) -> list[tuple[float, float]]:
+    """(top-1 %, top-5 %) of every member on the validation views (summed over its replicas)."""
+    loader = data.make_loader(val_ds, cfg.optim.batch_size, False, cfg.seed, 0, cfg.data.workers, False)
+    out = []
+    for m in members:
+        c = comm.reduce_counts(m, validate(m.model, loader, m.modality, device, progress, skipped))
+        out.append((100.0 * float(c[0]) / max(1.0, float(c[2])), 100.0 * float(c[1]) / max(1.0, float(c[2]))))
     return out
 
 
-def load_state(path: Path, member: Member, digest: str, device: torch.device) -> int:
-    st = _read_state(path)
-    if st["digest"] != digest:
-        raise CheckpointError(f"{path} belongs to another configuration (digest {st['digest']}, this run {digest}); "
-                              "use a fresh out_dir or resume=False")
-    member.model.load_state_dict(st["model"])
-    member.optimizer.load_state_dict(st["optimizer"])
-    member.scaler.load_state_dict(st["scaler"])
-    member.best_top1, member.best_epoch = float(st["best_top1"]), int(st["best_epoch"])
-    member.history = list(st["history"])
-    return int(st["epochs_done"])
+def report_skipped(epoch: int, members: list[Member], comm: Comm, cfg: RunConfig, train_ids: list[str],
+                   val_ids: list[str], n_val: int) -> None:
+    """Print (once per run) the unreadable videos the epoch passed over."""
+    if comm.replica != 0 or not comm.is_writer(members[0]):
+        return
+    names = ", ".join(m.name for m in members)
+    for ids, split, what in ((train_ids, cfg.data.train_split, "each replaced by the next readable one"),
+                             (val_ids, cfg.data.val_split,
+                              f"left out: validation accuracy is over {n_val - len(val_ids)} of {n_val} videos")):
+        if ids:
+            print(f"[mmlkit] epoch {epoch + 1} ({names}): {split} split: skipped {len(ids)} unreadable "
+                  f"videos ({what}): {ids[:10]}{' ...' if len(ids) > 10 else ''}", flush=True)
 
 
-# ------------------------------------------------------------------------------------------
-# The run.
-# ------------------------------------------------------------------------------------------
+# -- the run ----------------------------------------------------------------------------------
 
-@dataclass
-class TrainResult:
-    """What :func:`mmlkit.training.train` leaves in ``out_dir``.
-
-    Attributes:
-        out_dir: the run folder.
-        checkpoints: per model (model order), the last checkpoint ``model{i}_{Mod}.pt``.
-        best: per model, ``model{i}_{Mod}_best.pt`` (highest validation top-1).
-        metrics: per model, a flat dict (index, modality, best_top1, best_epoch (1-based),
-            final_top1, final_top5, epochs, seconds) -- ``pd.DataFrame(result.metrics)`` ready.
-    """
-
-    out_dir: Path
-    checkpoints: list[Path]
-    best: list[Path]
-    metrics: list[dict]
-
-    @classmethod
-    def from_done(cls, out_dir: Path) -> "TrainResult":
-        d = json.loads((Path(out_dir) / "done.json").read_text())
-        names = [f"model{m['index']}_{m['modality']}" for m in d["models"]]
-        return cls(Path(out_dir), [Path(out_dir) / f"{n}.pt" for n in names],
-                   [Path(out_dir) / f"{n}_best.pt" for n in names], d["models"])
-
-
-def fit(cfg: RunConfig, out_dir: Path, members: list[Member], comm: Any, device: torch.device, *,
-        resume: bool, progress: bool, mode: str) -> TrainResult:
+def fit(cfg: RunConfig, out_dir: Path, members: list[Member], comm: Comm, device: torch.device,
+        data: TrainData, *, resume: bool, progress: bool, mode: str) -> TrainResult:
     """Run (or continue) the epochs for this process's ``members``; writes the run's files."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     digest = cfg.digest()
-    start = 0
-    if resume:
-        have = [available_epochs(out_dir, m) for m in members]
-        mine = min((max(h) if h else 0) for h in have)
-        start = comm.agree_epoch(mine)
-        if start > 0:
-            for m, h in zip(members, have):
-                if start not in h:
-                    raise CheckpointError(f"cannot resume {m.name} at epoch {start}: states for epochs "
-                                          f"{sorted(h)} in {out_dir}")
-                load_state(h[start], m, digest, device)
-    if comm.is_main:
-        atomic_write_text(out_dir / "config.json", json.dumps(cfg.to_dict(), indent=2))
-        if start == 0:
-            for stale in ("done.json", "state.json"):
-                (out_dir / stale).unlink(missing_ok=True)
-    if start == 0:
-        for m in members:
-            if comm.is_writer(m):
-                for p in (state_path(out_dir, m), state_path(out_dir, m).with_name(state_path(out_dir, m).name + ".prev")):
-                    p.unlink(missing_ok=True)
+    start = state.resume_epoch(out_dir, members, comm, digest, device) if resume else 0
+    state.prepare_folder(out_dir, cfg, members, comm, start)
     modalities = sorted({m.modality for m in members}, key=cfg.modalities.index)
-    train_ds = build_dataset(cfg, cfg.data.train_split, modalities, True)
-    val_ds = build_dataset(cfg, cfg.data.val_split, modalities, False)
-    if comm.n_replicas > 1:
+    train_ds = data.build_dataset(cfg, cfg.data.train_split, modalities, True)
+    val_ds = data.build_dataset(cfg, cfg.data.val_split, modalities, False)
+    if comm.n_replicas > 1:     # each replica validates its share
         val_ds = torch.utils.data.Subset(val_ds, list(range(comm.replica, len(val_ds), comm.n_replicas)))
-    writers = {}
-    if cfg.tensorboard:
-        from torch.utils.tensorboard import SummaryWriter
-        writers = {m.index: SummaryWriter(str(out_dir / "tensorboard" / m.name)) for m in members if comm.is_writer(m)}
+    tensorboard = state.open_tensorboard(out_dir, members, comm) if cfg.tensorboard else {}
     t_run = time.perf_counter()
     for epoch in range(start, cfg.optim.epochs):
         t0 = time.perf_counter()
-        loader = make_train_loader(train_ds, cfg, epoch, comm.replica, comm.n_replicas)
+        loader = make_train_loader(train_ds, cfg, epoch, data, comm.replica, comm.n_replicas)
         skipped: set = set()
         stats = train_one_epoch(members, loader, comm, cfg, epoch, device, progress, skipped=skipped)
-        last = epoch + 1 == cfg.optim.epochs
-        val = [None] * len(members)
+        val: list = [None] * len(members)
         val_skipped: set = set()
-        if (epoch + 1) % cfg.eval_freq == 0 or last:
-            vloader = make_loader(val_ds, cfg.optim.batch_size, False, cfg.seed, 0, cfg.data.workers, False)
-            for k, m in enumerate(members):
-                c = comm.reduce_counts(m, evaluate(m.model, vloader, m.modality, device, progress, val_skipped))
-                val[k] = (100.0 * float(c[0]) / max(1.0, float(c[2])), 100.0 * float(c[1]) / max(1.0, float(c[2])))
-        skipped = sorted(skipped | set(getattr(train_ds, "skipped", ()) or ()))
-        if comm.replica == 0 and comm.is_writer(members[0]):
-            names = ", ".join(m.name for m in members)
-            for ids, split, what in ((skipped, cfg.data.train_split, "each replaced by the next readable one"),
-                                     (sorted(val_skipped), cfg.data.val_split,
-                                      f"left out: validation accuracy is over {len(val_ds) - len(val_skipped)} "
-                                      f"of {len(val_ds)} videos")):
-                if ids:
-                    print(f"[mmlkit] epoch {epoch + 1} ({names}): {split} split: skipped {len(ids)} unreadable "
-                          f"videos ({what}): {ids[:10]}{' ...' if len(ids) > 10 else ''}", flush=True)
-        seconds = time.perf_counter() - t0
-        for k, m in enumerate(members):
-            row = dict(epoch=epoch + 1, **stats[k], val_top1=val[k][0] if val[k] else None,
-                       val_top5=val[k][1] if val[k] else None, seconds=round(seconds, 3))
-            m.history.append(row)
-            if val[k] is not None and val[k][0] > m.best_top1:
-                m.best_top1, m.best_epoch = val[k][0], epoch + 1
-                if comm.is_writer(m):
-                    save_model(out_dir / f"{m.name}_best.pt", m.model, epoch=epoch + 1, best_top1=m.best_top1)
-            if comm.is_writer(m):
-                save_model(out_dir / f"{m.name}.pt", m.model, epoch=epoch + 1, best_top1=m.best_top1)
-                write_csv(out_dir / f"log_{m.name}.csv", m.history)
-                if m.index in writers:
-                    for key in ("ce", "kl", "train_top1", "lr", "val_top1", "val_top5"):
-                        if row[key] is not None:
-                            writers[m.index].add_scalar(key, row[key], epoch + 1)
-        for m in members:
-            if comm.is_writer(m):
-                save_state(out_dir, m, epoch + 1, digest)
-        comm.barrier()
-        if comm.is_main:
-            atomic_write_text(out_dir / "state.json", json.dumps({"epochs_done": epoch + 1, "digest": digest}))
-    for w in writers.values():
+        if (epoch + 1) % cfg.eval_freq == 0 or epoch + 1 == cfg.optim.epochs:
+            val = validate_members(members, val_ds, comm, cfg, data, device, progress, val_skipped)
+        report_skipped(epoch, members, comm, cfg, sorted(skipped | set(getattr(train_ds, "skipped", ()) or ())),
+                       sorted(val_skipped), len(val_ds))
+        seconds = round(time.perf_counter() - t0, 3)
+        rows = [dict(epoch=epoch + 1, **st, val_top1=v[0] if v else None, val_top5=v[1] if v else None,
+                     seconds=seconds) for st, v in zip(stats, val)]
+        state.write_epoch(out_dir, epoch + 1, members, rows, comm, digest, tensorboard)
+    for w in tensorboard.values():
         w.close()
     seconds = time.perf_counter() - t_run
-    mine = []
-    for m in members:
-        if not comm.is_writer(m):
-            continue
-        vals = [r for r in m.history if r.get("val_top1") is not None]
-        mine.append(dict(index=m.index, modality=m.modality, best_top1=m.best_top1, best_epoch=m.best_epoch,
-                         final_top1=vals[-1]["val_top1"] if vals else None,
-                         final_top5=vals[-1]["val_top5"] if vals else None,
-                         epochs=cfg.optim.epochs, seconds=round(seconds, 3), notes=m.notes))
-    metrics = sorted(comm.gather_metrics(mine), key=lambda d: d["index"])
+    metrics = state.gather_metrics(members, comm, cfg.optim.epochs, seconds)
     if comm.is_main:
-        atomic_write_text(out_dir / "done.json", json.dumps(
-            {"mode": mode, "world_size": comm.world_size, "digest": digest, "models": metrics}, indent=2))
+        state.write_done(out_dir, mode, comm, digest, metrics)
     comm.barrier()
     if comm.is_main:
         last = ", ".join(f"{d['modality']} {d['final_top1']:.1f}" for d in metrics if d["final_top1"] is not None)
         summary(f"trained {out_dir.name}: {'+'.join(cfg.modalities)}, seed {cfg.seed}, epochs {start + 1}-"
                 f"{cfg.optim.epochs}, {seconds / 60:.1f} min; val top-1 {last or 'n/a'}", progress)
-    names = [f"model{d['index']}_{d['modality']}" for d in metrics]
-    return TrainResult(out_dir, [out_dir / f"{n}.pt" for n in names], [out_dir / f"{n}_best.pt" for n in names],
-                       metrics)
-
-
-class _ShardBatches(torch.utils.data.Sampler):
-    """Batches of a (seed, epoch) permutation; replica ``r`` of ``n`` takes rows r, r+n, ... of each."""
-
-    def __init__(self, n_items: int, batch_size: int, seed: int, epoch: int, replica: int, n_replicas: int):
-        order = np.random.default_rng(seed_for(seed, "order", epoch)).permutation(n_items)
-        full = n_items // batch_size
-        self.batches = [order[b * batch_size:(b + 1) * batch_size][replica::n_replicas].tolist() for b in range(full)]
-
-    def __iter__(self):
-        return iter(self.batches)
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-
-def make_train_loader(dataset: Any, cfg: RunConfig, epoch: int, replica: int = 0, n_replicas: int = 1) -> Any:
-    """The epoch's training batches: ``make_loader`` for one process per model; with several
-    processes per model, each replica takes its share (B / n_replicas clips) of every batch."""
-    if hasattr(dataset, "set_epoch"):
-        dataset.set_epoch(epoch)
-    if n_replicas == 1:
-        return make_loader(dataset, cfg.optim.batch_size, True, cfg.seed, epoch, cfg.data.workers, True)
-    if cfg.optim.batch_size % n_replicas:
-        raise ValueError(f"batch_size={cfg.optim.batch_size} must be divisible by the {n_replicas} processes per model")
-    sampler = _ShardBatches(len(dataset), cfg.optim.batch_size, cfg.seed, epoch, replica, n_replicas)
-    return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.data.workers,
-                                       collate_fn=collate_fn())
+    return TrainResult.of(out_dir, metrics)
 
 
 def check_request(cfg: RunConfig) -> None:

@@ -11,6 +11,7 @@ import torch
 
 from mmlkit.config import DataConfig, EvalConfig
 from mmlkit.data import dataset as DS
+from mmlkit.data import sampling
 from mmlkit.data.sthv2 import VideoRecord
 from mmlkit.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from mmlkit.data.video import PackedSource
@@ -185,8 +186,7 @@ def test_test_views_clip_major(root):
     assert rgb.shape == (12, 4, 3, 32, 32) and s["inputs"]["Flow"].shape == (12, 4, 10, 32, 32)
     t = rgb_frame_index(rgb).reshape(4, 3, 4)                             # (clips, crops, T)
     assert all(np.array_equal(t[c, 0], t[c, k]) for c in range(4) for k in range(3))
-    from mmlkit.data.sampling import test_indices
-    assert np.array_equal(t[:, 0], test_indices(59, 4, 5, "random", 32, 2, True))
+    assert np.array_equal(t[:, 0], sampling.test_indices(59, 4, 5, "random", 32, 2, True))
     # 3 crops along the long side (W = 40 > H = 32): x offsets 0, 4, 8 -> ch1 starts at 0, 20, 40
     x0 = np.rint((rgb[:3, 0, 1, 0, 0].numpy() * IMAGENET_STD[1] + IMAGENET_MEAN[1]) * 255)
     assert x0.tolist() == [0, 20, 40]

@@ -189,3 +189,20 @@ def test_hierarchical_bootstrap_matches_a_loop_reference():
         assert fast[key] == pytest.approx(slow[key], abs=1e-12), key
     # in distribution: the replicates centre on the observed difference
     assert diffs.mean() == pytest.approx(slow["diff"], abs=0.02)
+
+
+def test_topk_correct_several_ks_and_torch_ties():
+    import torch
+
+    s = np.array([[0.8, 0.1, 0.1], [0.0, 0.0, 0.0], [0.2, 0.5, 0.3]])
+    y = np.array([1, 2, 0])
+    both = M.topk_correct(s, y, (1, 2))
+    assert both.shape == (3, 2) and both.tolist() == [[False, True], [False, False], [False, False]]
+    assert np.array_equal(both[:, 1], M.topk_correct(s, y, 2))
+    # "torch": what one torch.topk call picks (training's counts), tensor in -> tensor out
+    st, yt = torch.tensor(s), torch.tensor(y)
+    got = M.topk_correct(st, yt, (1, 2), ties="torch")
+    want = st.topk(2, dim=1).indices == yt[:, None]
+    assert isinstance(got, torch.Tensor) and torch.equal(got, torch.stack([want[:, :1].any(1), want.any(1)], 1))
+    with pytest.raises(ValueError, match="ties"):
+        M.topk_correct(s, y, 1, ties="high")

@@ -1,4 +1,6 @@
-"""Distributed (gloo, spawned ranks on 127.0.0.1) against the one-process cohort, and failures."""
+"""Distributed (gloo, spawned ranks on 127.0.0.1) against the one-process cohort, and failures.
+
+The real model (resnet_tiny) on in-memory clips (training_fakes.data), in every rank."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import time
 import pytest
 import torch
 
+from mmlkit.config import model_name
 from mmlkit.training import train
 
 import training_fakes as fk
@@ -21,14 +24,13 @@ def _csv(path):
 
 
 @pytest.mark.parametrize("modalities", [("RGB", "Flow"), ("RGB", "Flow", "RGB")])
-def test_distributed_matches_cohort(tmp_path, monkeypatch, modalities):
-    cfg = fk.fake_cfg(modalities=modalities, epochs=2)
-    fk.install(monkeypatch)
-    train(cfg, tmp_path / "cohort", progress=False)
+def test_distributed_matches_cohort(tmp_path, modalities):
+    cfg = fk.small_cfg(modalities=modalities, epochs=2)
+    train(cfg, tmp_path / "cohort", progress=False, data=fk.data())
     res = fk.run_ranks(cfg, len(modalities), tmp_path / "dist", tmp_path / "res")
     assert all(r.startswith("ok") for r in res), res
     for i, mod in enumerate(modalities):
-        name = f"model{i}_{mod}"
+        name = model_name(i, mod)
         a = fk.load_weights(tmp_path / f"cohort/{name}.pt")
         b = fk.load_weights(tmp_path / f"dist/{name}.pt")
         for k in a:
@@ -42,7 +44,7 @@ def test_distributed_matches_cohort(tmp_path, monkeypatch, modalities):
 
 
 def test_two_models_two_processes_each(tmp_path):
-    cfg = fk.fake_cfg(modalities=("RGB", "Flow"), epochs=1)
+    cfg = fk.small_cfg(modalities=("RGB", "Flow"), epochs=1)
     res = fk.run_ranks(cfg, 4, tmp_path / "dist", tmp_path / "res")
     assert all(r.startswith("ok") for r in res), res
     assert (tmp_path / "dist/model1_Flow.pt").exists() and (tmp_path / "dist/done.json").exists()
@@ -51,7 +53,7 @@ def test_two_models_two_processes_each(tmp_path):
 
 
 def test_dead_peer_stops_the_others(tmp_path):
-    cfg = fk.fake_cfg(modalities=("RGB", "Flow"), epochs=2)
+    cfg = fk.small_cfg(modalities=("RGB", "Flow"), epochs=2)
     t0 = time.time()
     res = fk.run_ranks(cfg, 2, tmp_path / "dist", tmp_path / "res", behaviour="die", timeout_s=10, join_s=90)
     assert res[0].startswith("DistributedError"), res
@@ -61,28 +63,27 @@ def test_dead_peer_stops_the_others(tmp_path):
 
 
 def test_hung_peer_times_out(tmp_path):
-    cfg = fk.fake_cfg(modalities=("RGB", "Flow"), epochs=2)
+    cfg = fk.small_cfg(modalities=("RGB", "Flow"), epochs=2)
     res = fk.run_ranks(cfg, 2, tmp_path / "dist", tmp_path / "res", behaviour="hang", timeout_s=5, join_s=60)
     assert res[0].startswith("DistributedError") and "5 s" in res[0], res
 
 
 def test_ranks_on_different_clips_are_detected(tmp_path):
-    cfg = fk.fake_cfg(modalities=("RGB", "Flow"), epochs=1)
+    cfg = fk.small_cfg(modalities=("RGB", "Flow"), epochs=1)
     res = fk.run_ranks(cfg, 2, tmp_path / "dist", tmp_path / "res", behaviour="mismatch", timeout_s=20)
     for r in res:
         assert r.startswith("DistributedError") and "different clips" in r, res
     assert "rank 0" in res[0] and "rank 1" in res[0] and "step 0" in res[0]
 
 
-def test_kill_9_then_resume_matches_uninterrupted(tmp_path, monkeypatch):
+def test_kill_9_then_resume_matches_uninterrupted(tmp_path):
     import json
     import multiprocessing as mp
     import os
     import signal
 
-    cfg = fk.fake_cfg(modalities=("RGB", "Flow"), epochs=2)
-    p = mp.get_context("spawn").Process(target=fk.cohort_worker, args=(cfg.to_dict(), str(tmp_path / "killed"),
-                                                                             torch.get_num_threads()))
+    cfg = fk.small_cfg(modalities=("RGB", "Flow"), epochs=2)
+    p = mp.get_context("spawn").Process(target=fk.cohort_worker, args=(cfg.to_dict(), str(tmp_path / "killed")))
     p.start()
     state = tmp_path / "killed/state.json"
     deadline = time.time() + 120
@@ -91,9 +92,8 @@ def test_kill_9_then_resume_matches_uninterrupted(tmp_path, monkeypatch):
     os.kill(p.pid, signal.SIGKILL)
     p.join()
     assert p.exitcode == -signal.SIGKILL
-    fk.install(monkeypatch)
-    train(cfg, tmp_path / "killed", resume=True, progress=False)
-    train(cfg, tmp_path / "straight", progress=False)
+    train(cfg, tmp_path / "killed", resume=True, progress=False, data=fk.data())
+    train(cfg, tmp_path / "straight", progress=False, data=fk.data())
     for name in ("model0_RGB", "model1_Flow"):
         a = fk.load_weights(tmp_path / f"straight/{name}.pt")
         b = fk.load_weights(tmp_path / f"killed/{name}.pt")
@@ -101,14 +101,13 @@ def test_kill_9_then_resume_matches_uninterrupted(tmp_path, monkeypatch):
         assert _csv(tmp_path / f"straight/log_{name}.csv") == _csv(tmp_path / f"killed/log_{name}.csv")
 
 
-def test_distributed_resume_matches_cohort(tmp_path, monkeypatch):
-    cfg = fk.fake_cfg(modalities=("RGB", "Flow"), epochs=2)
+def test_distributed_resume_matches_cohort(tmp_path):
+    cfg = fk.small_cfg(modalities=("RGB", "Flow"), epochs=2)
     first = fk.run_ranks(cfg, 2, tmp_path / "dist", tmp_path / "res1", behaviour="stop_epoch2")
     assert all("stopped in epoch 2" in r for r in first), first
     second = fk.run_ranks(cfg, 2, tmp_path / "dist", tmp_path / "res2", behaviour="resume")
     assert all(r.startswith("ok") for r in second), second
-    fk.install(monkeypatch)
-    train(cfg, tmp_path / "cohort", progress=False)
+    train(cfg, tmp_path / "cohort", progress=False, data=fk.data())
     for name in ("model0_RGB", "model1_Flow"):
         a, b = fk.load_weights(tmp_path / f"cohort/{name}.pt"), fk.load_weights(tmp_path / f"dist/{name}.pt")
         for k in a:

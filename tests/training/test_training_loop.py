@@ -1,4 +1,7 @@
-"""The loop: schedule, optimizer groups, cohort training, files, resume, tune_from, request checks."""
+"""The loop: schedule, optimizer groups, cohort training, files, resume, tune_from, request checks.
+
+The real model (resnet_tiny), checkpoints and conversion; in-memory clips (training_fakes.data).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +12,18 @@ from dataclasses import replace
 import pytest
 import torch
 
-from mmlkit.config import ConfigError, DataConfig, MutualConfig, OptimConfig
+from mmlkit.config import ConfigError, DataConfig, ModelConfig, MutualConfig, OptimConfig
 from mmlkit.errors import CheckpointError, DataError
-from mmlkit.training import TrainResult, loop, train
+from mmlkit.models import build_model, param_groups
+from mmlkit.training import TrainResult, loop, schedule, state
+from mmlkit.training import train as _train
 
 import training_fakes as fk
 
 
-@pytest.fixture(autouse=True)
-def fakes(monkeypatch):
-    fk.install(monkeypatch)
+def train(cfg, out_dir, data=None, **kw):
+    """mmlkit.training.train on the in-memory clips (or ``data``)."""
+    return _train(cfg, out_dir, data=data or fk.data(), **kw)
 
 
 def _rows(path):
@@ -26,34 +31,48 @@ def _rows(path):
         return list(csv.DictReader(f))
 
 
+def _same_weights(a, b) -> bool:
+    a, b = fk.load_weights(a), fk.load_weights(b)
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_lr_schedule():
     o = OptimConfig(lr=0.1, lr_type="step", lr_steps=(2, 4), epochs=6)
-    assert [loop.lr_at(o, e, 0, 10) for e in range(6)] == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
+    assert [schedule.lr_at(o, e, 0, 10) for e in range(6)] == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
     c = OptimConfig(lr=0.1, lr_type="cos", lr_steps=(), epochs=4, warmup_epochs=1)
-    assert loop.lr_at(c, 0, 0, 10) == pytest.approx(0.01)       # (0 + 1) / 10 of the way up
-    assert loop.lr_at(c, 0, 9, 10) == pytest.approx(0.1)
-    assert loop.lr_at(c, 1, 0, 10) == pytest.approx(0.1)
-    assert loop.lr_at(c, 2, 5, 10) == pytest.approx(0.05)      # half-way through the cosine
-    assert loop.lr_at(c, 3, 9, 10) < 0.002
+    assert schedule.lr_at(c, 0, 0, 10) == pytest.approx(0.01)       # (0 + 1) / 10 of the way up
+    assert schedule.lr_at(c, 0, 9, 10) == pytest.approx(0.1)
+    assert schedule.lr_at(c, 1, 0, 10) == pytest.approx(0.1)
+    assert schedule.lr_at(c, 2, 5, 10) == pytest.approx(0.05)      # half-way through the cosine
+    assert schedule.lr_at(c, 3, 9, 10) < 0.002
 
 
 def test_optimizer_groups_keep_multipliers():
-    m = fk.FakeTSN(5, "Flow")
-    opt = loop.build_optimizer(m, OptimConfig(lr=0.1, weight_decay=1e-3))
-    loop.set_lr(opt, 0.5)
-    assert [g["lr"] for g in opt.param_groups] == [0.5, 1.0]
+    m = build_model(ModelConfig(arch="resnet_tiny"), fk.K, fk.T, "Flow")
+    opt = schedule.build_optimizer(param_groups(m, 0.1, 1e-3), OptimConfig(lr=0.1, weight_decay=1e-3))
+    schedule.set_lr(opt, 0.5)
+    by_name = {g["name"]: g for g in opt.param_groups}
+    assert by_name["first_conv_weight"]["lr"] == pytest.approx(2.5)        # Flow's conv1 at 5x
+    assert by_name["normal_bias"]["lr"] == pytest.approx(1.0) and by_name["normal_bias"]["weight_decay"] == 0
+    assert by_name["normal_weight"]["weight_decay"] == pytest.approx(1e-3)
+    # groups without multipliers: derived from their lr / weight_decay
+    w, b = torch.nn.Parameter(torch.ones(2, 2)), torch.nn.Parameter(torch.ones(2))
+    opt = schedule.build_optimizer([dict(params=[w]), dict(params=[b], lr=0.2, weight_decay=0.0), dict(params=[])],
+                                   OptimConfig(lr=0.1, weight_decay=1e-3))
+    schedule.set_lr(opt, 0.5)
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.5, 1.0])
     assert [g["weight_decay"] for g in opt.param_groups] == [1e-3, 0.0]
 
 
 def test_cohort_run_writes_the_files(tmp_path):
-    cfg = fk.fake_cfg(epochs=2)
+    cfg = fk.small_cfg(epochs=2)
     res = train(cfg, tmp_path, progress=False)
     assert isinstance(res, TrainResult)
     for name in ("model0_RGB", "model1_Flow"):
         for f in (f"{name}.pt", f"{name}_best.pt", f"log_{name}.csv", f"state_{name}.pt"):
             assert (tmp_path / f).exists(), f
         rows = _rows(tmp_path / f"log_{name}.csv")
-        assert list(rows[0]) == list(loop.CSV_COLUMNS)
+        assert list(rows[0]) == list(state.CSV_COLUMNS)
         assert [r["epoch"] for r in rows] == ["1", "2"]
         assert float(rows[0]["kl"]) > 0 and rows[1]["val_top1"] != ""
     done = json.loads((tmp_path / "done.json").read_text())
@@ -66,7 +85,7 @@ def test_cohort_run_writes_the_files(tmp_path):
 
 
 def test_single_model_has_no_kl_and_learns(tmp_path):
-    cfg = fk.fake_cfg(modalities=("RGB",), epochs=3, optim=OptimConfig(lr=0.1, lr_type="cos", lr_steps=(),
+    cfg = fk.small_cfg(modalities=("RGB",), epochs=3, optim=OptimConfig(lr=0.1, lr_type="cos", lr_steps=(),
                                                                        epochs=3, batch_size=8))
     res = train(cfg, tmp_path, progress=False)
     rows = _rows(tmp_path / "log_model0_RGB.csv")
@@ -76,62 +95,74 @@ def test_single_model_has_no_kl_and_learns(tmp_path):
 
 def test_models_are_independent_without_the_mutual_term(tmp_path):
     """weight 0: model 0 of an RGB,Flow cohort == the same model trained alone (own RNG per model)."""
-    solo = fk.fake_cfg(modalities=("RGB",), mutual=MutualConfig(weight=0.0))
-    pair = fk.fake_cfg(modalities=("RGB", "Flow"), mutual=MutualConfig(weight=0.0))
+    solo = fk.small_cfg(modalities=("RGB",), mutual=MutualConfig(weight=0.0))
+    pair = fk.small_cfg(modalities=("RGB", "Flow"), mutual=MutualConfig(weight=0.0))
     train(solo, tmp_path / "solo", progress=False)
     train(pair, tmp_path / "pair", progress=False)
-    a, b = fk.load_weights(tmp_path / "solo/model0_RGB.pt"), fk.load_weights(tmp_path / "pair/model0_RGB.pt")
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _same_weights(tmp_path / "solo/model0_RGB.pt", tmp_path / "pair/model0_RGB.pt")
 
 
 def test_mutual_term_changes_training(tmp_path):
-    train(fk.fake_cfg(mutual=MutualConfig(weight=0.0)), tmp_path / "a", progress=False)
-    train(fk.fake_cfg(), tmp_path / "b", progress=False)
-    a, b = fk.load_weights(tmp_path / "a/model0_RGB.pt"), fk.load_weights(tmp_path / "b/model0_RGB.pt")
-    assert not all(torch.equal(a[k], b[k]) for k in a)
+    train(fk.small_cfg(mutual=MutualConfig(weight=0.0)), tmp_path / "a", progress=False)
+    train(fk.small_cfg(), tmp_path / "b", progress=False)
+    assert not _same_weights(tmp_path / "a/model0_RGB.pt", tmp_path / "b/model0_RGB.pt")
 
 
-def test_resume_after_interruption_matches_uninterrupted(tmp_path, monkeypatch):
-    cfg = fk.fake_cfg(modalities=("RGB", "Flow"), epochs=3)
+def _drop_timing(rows):
+    return [{k: v for k, v in r.items() if k not in state.TIMING_COLUMNS} for r in rows]
+
+
+def test_resume_after_interruption_matches_uninterrupted(tmp_path):
+    cfg = fk.small_cfg(modalities=("RGB", "Flow"), epochs=3)
     train(cfg, tmp_path / "straight", progress=False)
-
-    real = loop.train_one_epoch
-
-    def crash_in_epoch_2(members, loader, comm, cfg_, epoch, *a, **k):
-        if epoch == 1:
-            raise KeyboardInterrupt("killed")
-        return real(members, loader, comm, cfg_, epoch, *a, **k)
-
-    monkeypatch.setattr(loop, "train_one_epoch", crash_in_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg, tmp_path / "resumed", progress=False)
+    with pytest.raises(KeyboardInterrupt):      # stopped in epoch 2, as by Ctrl-C
+        train(cfg, tmp_path / "resumed", fk.data(fk.in_epoch(1, fk.fail(KeyboardInterrupt("killed")))), progress=False)
     assert not (tmp_path / "resumed/done.json").exists()
-    monkeypatch.setattr(loop, "train_one_epoch", real)
+    assert json.loads((tmp_path / "resumed/state.json").read_text())["epochs_done"] == 1
     train(cfg, tmp_path / "resumed", resume=True, progress=False)
     for name in ("model0_RGB", "model1_Flow"):
-        a = fk.load_weights(tmp_path / f"straight/{name}.pt")
-        b = fk.load_weights(tmp_path / f"resumed/{name}.pt")
-        assert all(torch.equal(a[k], b[k]) for k in a)
+        assert _same_weights(tmp_path / f"straight/{name}.pt", tmp_path / f"resumed/{name}.pt")
         ra, rb = _rows(tmp_path / f"straight/log_{name}.csv"), _rows(tmp_path / f"resumed/log_{name}.csv")
-        drop = lambda rows: [{k: v for k, v in r.items() if k not in loop.TIMING_COLUMNS} for r in rows]  # noqa: E731
-        assert drop(ra) == drop(rb) and len(ra) == 3
+        assert _drop_timing(ra) == _drop_timing(rb) and len(ra) == 3
+
+
+def test_resume_from_the_previous_state_when_one_model_is_ahead(tmp_path):
+    """Killed between two models' state writes: model 0 holds epoch 2, model 1 epoch 1. The run
+    agrees on epoch 1 (model 0's .prev state) and ends as an uninterrupted one."""
+    cfg = fk.small_cfg(modalities=("RGB", "Flow"), epochs=3)
+    train(cfg, tmp_path / "straight", progress=False)
+    run = tmp_path / "killed"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, run, fk.data(fk.in_epoch(2, fk.fail(KeyboardInterrupt("killed")))), progress=False)
+    epochs = {p.name: torch.load(p, weights_only=True)["epochs_done"] for p in run.glob("state_*")}
+    assert epochs == {"state_model0_RGB.pt": 2, "state_model0_RGB.pt.prev": 1,
+                      "state_model1_Flow.pt": 2, "state_model1_Flow.pt.prev": 1}
+    (run / "state_model1_Flow.pt.prev").replace(run / "state_model1_Flow.pt")   # model 1 back at epoch 1
+    (run / "state.json").write_text(json.dumps({"epochs_done": 1, "digest": cfg.digest()}))
+    train(cfg, run, resume=True, progress=False)
+    for name in ("model0_RGB", "model1_Flow"):
+        assert _same_weights(tmp_path / f"straight/{name}.pt", run / f"{name}.pt")
+        straight, resumed = _rows(tmp_path / f"straight/log_{name}.csv"), _rows(run / f"log_{name}.csv")
+        assert _drop_timing(straight) == _drop_timing(resumed)
+    assert {p.name for p in run.glob("state_*")} == {f"state_{n}.pt{s}" for n in ("model0_RGB", "model1_Flow")
+                                                    for s in ("", ".prev")}
 
 
 def test_resume_refuses_a_foreign_state(tmp_path):
-    train(fk.fake_cfg(epochs=1), tmp_path, progress=False)
+    train(fk.small_cfg(epochs=1), tmp_path, progress=False)
     (tmp_path / "done.json").unlink()
     with pytest.raises(ConfigError, match=r"another configuration \(.*seed: 0 -> 5"):
-        train(fk.fake_cfg(epochs=2, seed=5), tmp_path, resume=True, progress=False)
+        train(fk.small_cfg(epochs=2, seed=5), tmp_path, resume=True, progress=False)
     (tmp_path / "config.json").unlink()  # the state files still carry their config's digest
     with pytest.raises(CheckpointError, match="another configuration"):
-        train(fk.fake_cfg(epochs=2, seed=5), tmp_path, resume=True, progress=False)
+        train(fk.small_cfg(epochs=2, seed=5), tmp_path, resume=True, progress=False)
 
 
 def test_a_finished_run_is_never_replaced_unless_asked(tmp_path):
-    cfg = fk.fake_cfg(epochs=1)
+    cfg = fk.small_cfg(epochs=1)
     train(cfg, tmp_path, progress=False)
     before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
-    other = fk.fake_cfg(epochs=2)
+    other = fk.small_cfg(epochs=2)
     for resume in (False, True):  # --resume must not report the old run's metrics as the new one's
         with pytest.raises(ConfigError, match=r"another configuration \(optim.epochs: 1 -> 2\).*--overwrite"):
             train(other, tmp_path, resume=resume, progress=False)
@@ -145,41 +176,39 @@ def test_a_finished_run_is_never_replaced_unless_asked(tmp_path):
     assert res.metrics[0]["epochs"] == 2 and json.loads((tmp_path / "config.json").read_text())["optim"]["epochs"] == 2
 
 
-def test_tune_from_builds_the_optimizer_after_conversion(tmp_path, monkeypatch):
-    train(fk.fake_cfg(modalities=("RGB",), epochs=1), tmp_path / "rgb", progress=False)
-    seen = {}
-    real = loop.make_member
+def test_tune_from_builds_the_optimizer_after_conversion(tmp_path):
+    from mmlkit.training.member import make_member
 
-    def spy(*a, **k):
-        m = real(*a, **k)
-        seen[m.index] = m
-        return m
-
-    monkeypatch.setattr(loop, "make_member", spy)
-    cfg = fk.fake_cfg(tune_from=str(tmp_path / "rgb/model0_RGB.pt"), epochs=1)
-    res = train(cfg, tmp_path / "mml", progress=False)
-    for m in seen.values():
+    train(fk.small_cfg(modalities=("RGB",), epochs=1), tmp_path / "rgb", progress=False)
+    cfg = fk.small_cfg(tune_from=str(tmp_path / "rgb/model0_RGB.pt"), epochs=1)
+    rgb_conv1 = fk.load_weights(tmp_path / "rgb/model0_RGB.pt")["base_model.conv1.weight"]      # (16, 3, k, k)
+    for i, mod in enumerate(cfg.modalities):
+        m = make_member(cfg, i, mod, fk.K, torch.device("cpu"))
         in_opt = {id(p) for g in m.optimizer.param_groups for p in g["params"]}
         assert {id(p) for p in m.model.parameters()} == in_opt       # the converted conv1 trains
-    assert "conv1 converted" in res.metrics[1]["notes"][0]
+        w = m.model.state_dict()["base_model.conv1.weight"]
+        want = rgb_conv1 if mod == "RGB" else rgb_conv1.mean(1, keepdim=True).expand_as(w)   # channel-mean rule
+        torch.testing.assert_close(w, want)
+    res = train(cfg, tmp_path / "mml", progress=False)
+    assert any("conv1 converted" in n for n in res.metrics[1]["notes"])
 
 
 def test_request_checks(tmp_path):
     with pytest.raises(ConfigError, match="multiple"):
-        train(fk.fake_cfg(), tmp_path, rank=0, world_size=3, init_method="tcp://127.0.0.1:1")
+        train(fk.small_cfg(), tmp_path, rank=0, world_size=3, init_method="tcp://127.0.0.1:1")
     with pytest.raises(ConfigError, match="without rank"):
-        train(fk.fake_cfg(), tmp_path, world_size=2)
+        train(fk.small_cfg(), tmp_path, world_size=2)
     with pytest.raises(ConfigError, match="unknown modality"):
-        fk.fake_cfg(modalities=("RGB", "Depth"))
-    bad = replace(fk.fake_cfg(), data=DataConfig(dataset=str(tmp_path / "nowhere")))
+        fk.small_cfg(modalities=("RGB", "Depth"))
+    bad = replace(fk.small_cfg(), data=DataConfig(dataset=str(tmp_path / "nowhere")))
     with pytest.raises(DataError, match="labels.json"):
         train(bad, tmp_path / "x", progress=False)
     with pytest.raises(CheckpointError, match="tune_from"):
-        train(fk.fake_cfg(tune_from=str(tmp_path / "missing.pt")), tmp_path / "y", progress=False)
+        train(fk.small_cfg(tune_from=str(tmp_path / "missing.pt")), tmp_path / "y", progress=False)
 
 
-def test_skipped_videos_are_reported_and_tensorboard_written(tmp_path, monkeypatch, capsys):
-    real = loop.build_dataset
+def test_skipped_videos_are_reported_and_tensorboard_written(tmp_path, capsys):
+    real = fk.data().build_dataset
 
     def with_skips(cfg, split, mods, train_):
         ds = real(cfg, split, mods, train_)
@@ -187,16 +216,13 @@ def test_skipped_videos_are_reported_and_tensorboard_written(tmp_path, monkeypat
             ds.skipped = {"17", "3"}
         return ds
 
-    monkeypatch.setattr(loop, "build_dataset", with_skips)
-    train(fk.fake_cfg(epochs=1, tensorboard=True), tmp_path, progress=False)
+    train(fk.small_cfg(epochs=1, tensorboard=True), tmp_path, fk.data(build_dataset=with_skips), progress=False)
     assert "skipped 2 unreadable videos" in capsys.readouterr().out
     assert list((tmp_path / "tensorboard/model1_Flow").glob("events.out.tfevents.*"))
 
 
-def test_an_unreadable_validation_video_is_left_out_not_counted_twice(tmp_path, monkeypatch, capsys):
-    from mmlkit.data.dataset import collate
-
-    real = loop.build_dataset
+def test_an_unreadable_validation_video_is_left_out_not_counted_twice(tmp_path, capsys):
+    real = fk.data().build_dataset
 
     class OneBad(torch.utils.data.Dataset):
         def __init__(self, ds):
@@ -213,25 +239,21 @@ def test_an_unreadable_validation_video_is_left_out_not_counted_twice(tmp_path, 
         ds = real(cfg, split, mods, train_)
         return ds if train_ else OneBad(ds)
 
-    def loader(dataset, batch_size, shuffle, seed, epoch, workers, drop_last):
-        return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate)
-
-    monkeypatch.setattr(loop, "build_dataset", with_bad_val)
-    monkeypatch.setattr(loop, "make_loader", loader)
-    cfg = fk.fake_cfg(epochs=1)
+    cfg = fk.small_cfg(epochs=1)
     val = with_bad_val(cfg, "validation", ("RGB",), False)
     skipped: set = set()
-    counts = loop.evaluate(fk.FakeTSN(fk.K, "RGB"), loader(val, 4, False, 0, 0, 0, False), "RGB", torch.device("cpu"),
+    model = build_model(cfg.model, fk.K, fk.T, "RGB")
+    counts = loop.validate(model, loop.pipeline_loader(val, 4, False, 0, 0, 0, False), "RGB", torch.device("cpu"),
                            skipped=skipped)
     assert int(counts[2]) == len(val) - 1 and skipped == {"0"}
-    train(cfg, tmp_path, progress=False)
+    train(cfg, tmp_path, fk.data(build_dataset=with_bad_val), progress=False)
     out = capsys.readouterr().out
     assert f"validation split: skipped 1 unreadable videos (left out: validation accuracy is over {len(val) - 1} of " \
            f"{len(val)} videos): ['0']" in out
 
 
 def test_fresh_run_clears_stale_done(tmp_path):
-    cfg = fk.fake_cfg(epochs=1)
+    cfg = fk.small_cfg(epochs=1)
     train(cfg, tmp_path, progress=False)
     (tmp_path / "done.json").write_text('{"models": []}')
     res = train(cfg, tmp_path, overwrite=True, progress=False)  # trains again, rewrites done.json
@@ -244,7 +266,7 @@ def test_torchrun_environment_selects_distributed(tmp_path, monkeypatch):
     monkeypatch.setattr(distributed, "run", lambda cfg, out, **kw: seen.update(kw) or "dist")
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "4")
-    assert train(fk.fake_cfg(), tmp_path, progress=False, timeout_s=7) == "dist"
+    assert _train(fk.small_cfg(), tmp_path, progress=False, timeout_s=7) == "dist"
     assert (seen["rank"], seen["world_size"], seen["init_method"], seen["timeout_s"]) == (1, 4, "env://", 7)
 
 
@@ -274,3 +296,24 @@ def test_identical_peers_are_warned_about(tmp_path):
         warnings.simplefilter("error")
         check_request(with_overrides(cfg, model={"dropout": 0.5}))
         check_request(with_overrides(cfg, modalities=("RGB", "Flow")))
+
+
+def test_the_communicators_follow_the_protocol():
+    import inspect
+
+    from mmlkit.training import Comm
+    from mmlkit.training.cohort import LocalComm
+    from mmlkit.training.distributed import DistComm
+
+    assert isinstance(LocalComm(), Comm)
+    methods = [n for n in vars(Comm) if not n.startswith("_") and callable(vars(Comm)[n])]
+    assert len(methods) == 7 and all(callable(getattr(DistComm, n, None)) for n in methods)
+    init = inspect.getsource(DistComm.__init__)
+    assert all(f"self.{a}" in init for a in Comm.__annotations__)
+
+
+def test_validate_was_evaluate():
+    import mmlkit.training as T
+
+    with pytest.warns(DeprecationWarning, match="validate"):
+        assert T.evaluate is loop.validate
