@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mmlkit.config import ConfigError, DataConfig, EvalConfig
+from mmlkit.config import ConfigError, DataConfig, EvalConfig, model_name
 from mmlkit.errors import CheckpointError, DataError, MmlkitError
 from mmlkit.evaluation import metrics as M
 from mmlkit.evaluation.views import ViewPlan, view_plan
@@ -358,7 +358,7 @@ def test(data_cfg: DataConfig, eval_cfg: EvalConfig, weights: list[str], coeff: 
         ds = datasets[m.modality]
         loader = make_loader(ds, batch_size=eval_cfg.batch_size, shuffle=False, seed=0, epoch=0,
                              workers=workers, drop_last=False)
-        s = score_model(m, loader, device, progress, plan=plan, name=f"model{i}_{m.modality}",
+        s = score_model(m, loader, device, progress, plan=plan, name=model_name(i, m.modality),
                         meta={"weights": str(w), "modality": m.modality})
         per_model.append(s)
         if s.meta["skipped"]:
