@@ -44,10 +44,15 @@ def rows(quick: bool) -> list[dict]:
                             ok=None, notes=f"mmlkit.data.flow not importable: {exc}"))
         else:
             c0 = time.process_time()
-            rep = extract_dataset(root, method="dis", workers=1, pack_rgb=True, progress=False)
+            # the default preset's own pack step: its flow method, bound and pack size
+            rep = extract_dataset(root, method=default.flow_method, workers=1, pack_rgb=True, progress=False,
+                                  dis_preset=default.flow_dis_preset, bound=default.flow_bound,
+                                  pack_size=default.pack_size)
             pack_rate = rep["done"] / (time.process_time() - c0)
             out.append(dict(name="pack (flow+rgb, 1 process)", value=pack_rate, unit="clips/s (cpu)",
-                            ok=not rep["failed"], notes=f"{rep['done']} clips, DIS"))
+                            ok=not rep["failed"],
+                            notes=f"{rep['done']} clips, {default.flow_method} at {default.height} px, packed at "
+                                  f"{default.pack_size} px"))
     total = len(S._plan(default, 0))
     per_clip = 1 / gen_rate + (1 / pack_rate if pack_rate else 0.0)
     est = total * per_clip / 2 + montage_cpu + 2.0  # 2 workers; + montage, + ~2 s pool start-up
