@@ -269,10 +269,6 @@ def write_submission(scores: Scores, path: str | Path) -> Path:
     return write_text(path, "".join(f"{i};" + ";".join(str(int(c)) for c in t) + "\n" for i, t in zip(scores.ids, top)))
 
 
-def _write_json(obj: dict, path: str | Path) -> None:
-    write_json(path, obj)
-
-
 def check_models_fit_data(data_cfg: DataConfig, weights: Sequence[str], models: Sequence[torch.nn.Module]) -> None:
     """Before any scoring: every model predicts the data set's classes and reads a known modality.
 
@@ -390,5 +386,5 @@ def test(data_cfg: DataConfig, eval_cfg: EvalConfig, weights: list[str], coeff: 
     if csv_file is not None:
         result["csv_file"] = str(write_submission(ens, csv_file))
     if out_json is not None:
-        _write_json(result, out_json)
+        write_json(out_json, result)
     return result

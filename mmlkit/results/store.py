@@ -48,10 +48,6 @@ class StoreError(MmlkitError):
     """A run folder is inconsistent with the config that addresses it."""
 
 
-def _write_json(path: Path, obj: Any) -> None:
-    write_json(path, obj)
-
-
 def _read_json(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
@@ -255,7 +251,7 @@ def load_or_pretrain(cfg: PretrainConfig, store: RunStore, progress: bool = True
     res = pretrain_image_backbone(cfg, folder / "backbone.pt", progress=progress)
     info = {**res, "path": str(folder / "backbone.pt"), "hash": pretrain_hash(cfg), "key": pretrain_key(cfg),
             "env": environment()}
-    _write_json(folder / "pretrain.json", info)
+    write_json(folder / "pretrain.json", info)
     return info
 
 
@@ -305,7 +301,7 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
         raise StoreError(f"{run.dir / 'config.json'} holds another config than the one addressing it; "
                          "move that folder away")
     if stored is None:
-        _write_json(run.dir / "config.json", cfg.to_dict())
+        write_json(run.dir / "config.json", cfg.to_dict())
     info = run.info or {"hash": run.hash, "config_digest": cfg.digest(), "store_version": STORE_VERSION,
                         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "timings": {}, "plans": {}}
     if not run.done:
@@ -315,7 +311,7 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
         train_fn(cfg, run.dir, resume=True, progress=progress)
         info["timings"]["train_s"] = round(time.perf_counter() - t0 + info["timings"].get("train_s", 0.0), 3)
         info["env"] = environment()
-        _write_json(run.dir / "run.json", info)
+        write_json(run.dir / "run.json", info)
     missing = [p for p in run.checkpoints if not p.exists()]
     if missing:
         raise StoreError(f"training of {run.dir} finished without writing {missing[0].name}")
@@ -328,7 +324,7 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
         if not todo:
             continue
         pdir.mkdir(parents=True, exist_ok=True)
-        _write_json(pdir / "eval.json", want)
+        write_json(pdir / "eval.json", want)
         t0 = time.perf_counter()
         for i in todo:
             with torch_threads(cfg.threads):
@@ -337,8 +333,8 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
         info["timings"].setdefault("score_s", {})[name] = round(time.perf_counter() - t0, 3)
         info["plans"][name] = want
         info.setdefault("env", environment())
-        _write_json(run.dir / "run.json", info)
+        write_json(run.dir / "run.json", info)
     if not (run.dir / "run.json").exists():
         info["env"] = environment()
-        _write_json(run.dir / "run.json", info)
+        write_json(run.dir / "run.json", info)
     return run
