@@ -92,6 +92,19 @@ def test_scale_schedule_stretches_the_steps_and_stage1_epochs_default_to_the_pro
         stage1_epochs("nope", "RGB")
 
 
+def test_schedule_epochs_is_the_one_rule_for_stage1_stage2_and_cohorts():
+    from mmlkit.config import schedule_epochs
+    assert schedule_epochs("default", ("Flow",), stage2=False) == 80       # stage 1: the modality's own
+    assert schedule_epochs("default", ("RGB",), stage2=False) == 40
+    assert schedule_epochs("default", ("RGB", "Flow"), stage2=False) is None  # a cohort from image weights
+    assert schedule_epochs("default", ("RGB", "Flow"), stage2=True) == 80   # stage 2: the longest member
+    assert schedule_epochs("default", ("RGB", "RGBDiff"), stage2=True) == 40
+    assert schedule_epochs("default", ("RGB",), stage2=True, like=("RGB", "Flow")) == 80  # equal-epoch baseline
+    assert schedule_epochs("smoke", ("RGB", "Flow"), stage2=True) == 1     # FINETUNE_EPOCHS overrides
+    with pytest.raises(ConfigError, match="profile"):
+        schedule_epochs("nope", ("RGB",), stage2=False)
+
+
 def test_each_vocabulary_table_is_the_one_its_users_read():
     """One table per concept (config), read everywhere: the modules' own names are the same objects."""
     from mmlkit import config, losses

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from mmlkit.config import (ConfigError, EvalConfig, PretrainConfig, RunConfig, finetune_epochs, parse_modalities,
-                           pretrain_profile, profile, scale_schedule, stage1_epochs, with_overrides)
+from mmlkit.config import (ConfigError, EvalConfig, PretrainConfig, RunConfig, parse_modalities, pretrain_profile,
+                           profile, scale_schedule, schedule_epochs, with_overrides)
 
 # --------------------------------------------------------------------------------------------
 # Turning flags into configs
@@ -50,11 +50,9 @@ def train_config(args: argparse.Namespace) -> RunConfig:
     cfg = _base_config(args)
     modalities = parse_modalities(args.modalities)
     if args.epochs is None and args.lr_steps is None:  # the schedule the notebooks use for the same run
-        name = _profile_name(args)
-        if args.tune_from is not None:  # stage 2: as long as the members' modalities need
-            cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, finetune_epochs(name, modalities)))
-        elif len(modalities) == 1:  # a single model from image pretraining: its modality's stage 1
-            cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, stage1_epochs(name, modalities[0])))
+        n = schedule_epochs(_profile_name(args), modalities, stage2=args.tune_from is not None)
+        if n is not None:
+            cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, n))
     if args.dense_sample and args.random_sample:
         raise ConfigError("--dense_sample and --random_sample exclude each other")
     sample = "dense" if args.dense_sample else "random" if args.random_sample else None

@@ -28,7 +28,7 @@ from mmlkit.config.vocab import (Modality, MODALITY_SPECS, MODALITIES, NEW_LENGT
 from mmlkit.config.schema import (DataConfig, ModelConfig, OptimConfig, MutualConfig, PretrainConfig, EvalConfig,
                                   RunConfig)
 from mmlkit.config.profiles import (FINETUNE_EPOCHS, finetune_epochs, STAGE1_EPOCHS, stage1_epochs, scale_schedule,
-                                    pretrain_profile, profile, with_overrides)
+                                    schedule_epochs, pretrain_profile, profile, with_overrides)
 
 __all__ = [
     "ARCHS",
@@ -63,6 +63,7 @@ __all__ = [
     "pretrain_profile",
     "profile",
     "scale_schedule",
+    "schedule_epochs",
     "stage1_epochs",
     "with_overrides",
 ]

@@ -92,6 +92,28 @@ def stage1_epochs(name: str, modality: str) -> int:
     return STAGE1_EPOCHS[name].get(modality, profile(name).optim.epochs)
 
 
+def schedule_epochs(name: str, modalities: Sequence[str], stage2: bool,
+                    like: Sequence[str] | None = None) -> int | None:
+    """How long a run of profile ``name`` trains: the one rule the notebooks and the CLI share.
+
+    Args:
+        modalities: the run's models.
+        stage2: started from the trained RGB model (stage 2 of the recipe).
+        like: stage 2 only: train as long as a cohort of these modalities would (a baseline
+            compared with a cohort at equal epochs); default ``modalities``.
+
+    Returns:
+        :func:`finetune_epochs` in stage 2; :func:`stage1_epochs` for a single model otherwise
+        (stage 1, or its second round); ``None`` (the profile's schedule) for a cohort that is
+        not in stage 2.
+    """
+    if stage2:
+        return finetune_epochs(name, tuple(like) if like is not None else tuple(modalities))
+    if len(modalities) == 1:
+        return stage1_epochs(name, modalities[0])
+    return None
+
+
 def scale_schedule(optim: OptimConfig, epochs: int) -> OptimConfig:
     """``optim`` stretched or shrunk to ``epochs``: the step epochs (and warm-up) scale with it.
 

@@ -29,8 +29,8 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from mmlkit.config import (EvalConfig, RunConfig, finetune_epochs, pretrain_profile, profile as profile_config,
-                           scale_schedule, stage1_epochs, with_overrides)
+from mmlkit.config import (EvalConfig, RunConfig, pretrain_profile, profile as profile_config, scale_schedule,
+                           schedule_epochs, with_overrides)
 
 #: Test view plans the notebooks use, by name (method.md's orders).
 PLANS: dict[str, EvalConfig] = {
@@ -157,11 +157,11 @@ class Study:
         cfg = self.base()
         if epochs is not None:  # the schedule shrinks as a whole: step epochs scale with it
             cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, epochs))
-        elif schedule == "finetune" or (schedule == "auto" and init == "rgb"):
-            stage2 = finetune_epochs(self.profile, tuple(like) if like is not None else tuple(modalities))
-            cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, stage2))
-        elif len(modalities) == 1:  # stage 1, or its second round: the modality's own schedule
-            cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, stage1_epochs(self.profile, modalities[0])))
+        else:  # a second round (init="self") repeats the stage-1 schedule
+            stage2 = schedule == "finetune" or (schedule == "auto" and init == "rgb")
+            n = schedule_epochs(self.profile, modalities, stage2, like)
+            if n is not None:
+                cfg = with_overrides(cfg, optim=scale_schedule(cfg.optim, n))
         model = {"pretrained": self.image_weights() if init == "image" else None}
         tune_from = None
         if init in ("rgb", "self"):

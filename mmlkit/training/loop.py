@@ -242,23 +242,25 @@ def fit(cfg: RunConfig, out_dir: Path, members: list[Member], comm: Comm, device
         val_ds = torch.utils.data.Subset(val_ds, list(range(comm.replica, len(val_ds), comm.n_replicas)))
     tensorboard = state.open_tensorboard(out_dir, members, comm) if cfg.tensorboard else {}
     t_run = time.perf_counter()
-    for epoch in range(start, cfg.optim.epochs):
-        t0 = time.perf_counter()
-        loader = make_train_loader(train_ds, cfg, epoch, data, comm.replica, comm.n_replicas)
-        skipped: set = set()
-        stats = train_one_epoch(members, loader, comm, cfg, epoch, device, progress, skipped=skipped)
-        val: list = [None] * len(members)
-        val_skipped: set = set()
-        if (epoch + 1) % cfg.eval_freq == 0 or epoch + 1 == cfg.optim.epochs:
-            val = validate_members(members, val_ds, comm, cfg, data, device, progress, val_skipped)
-        report_skipped(epoch, members, comm, cfg, sorted(skipped | set(getattr(train_ds, "skipped", ()) or ())),
-                       sorted(val_skipped), len(val_ds))
-        seconds = round(time.perf_counter() - t0, 3)
-        rows = [dict(epoch=epoch + 1, **st, val_top1=v[0] if v else None, val_top5=v[1] if v else None,
-                     seconds=seconds) for st, v in zip(stats, val)]
-        state.write_epoch(out_dir, epoch + 1, members, rows, comm, digest, tensorboard)
-    for w in tensorboard.values():
-        w.close()
+    try:
+        for epoch in range(start, cfg.optim.epochs):
+            t0 = time.perf_counter()
+            loader = make_train_loader(train_ds, cfg, epoch, data, comm.replica, comm.n_replicas)
+            skipped: set = set()
+            stats = train_one_epoch(members, loader, comm, cfg, epoch, device, progress, skipped=skipped)
+            val: list = [None] * len(members)
+            val_skipped: set = set()
+            if (epoch + 1) % cfg.eval_freq == 0 or epoch + 1 == cfg.optim.epochs:
+                val = validate_members(members, val_ds, comm, cfg, data, device, progress, val_skipped)
+            report_skipped(epoch, members, comm, cfg, sorted(skipped | set(getattr(train_ds, "skipped", ()) or ())),
+                           sorted(val_skipped), len(val_ds))
+            seconds = round(time.perf_counter() - t0, 3)
+            rows = [dict(epoch=epoch + 1, **st, val_top1=v[0] if v else None, val_top5=v[1] if v else None,
+                         seconds=seconds) for st, v in zip(stats, val)]
+            state.write_epoch(out_dir, epoch + 1, members, rows, comm, digest, tensorboard)
+    finally:  # flushed and closed on an error or an interrupt too: the logged epochs stay readable
+        for w in tensorboard.values():
+            w.close()
     seconds = time.perf_counter() - t_run
     metrics = state.gather_metrics(members, comm, cfg.optim.epochs, seconds)
     if comm.is_main:
