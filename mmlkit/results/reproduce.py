@@ -86,6 +86,53 @@ def run_notebook(name: str, out_dir: Path, parameters: dict) -> float:
     return time.perf_counter() - t0
 
 
+#: papers_results/ subfolder with the previous full run of the same regime (claims.csv, README.md).
+PREVIOUS_RUN = "v0.2-first-install"
+
+
+def compare_verdicts(before: "pd.DataFrame", after: "pd.DataFrame") -> "pd.DataFrame":
+    """Two claim tables (``tables/claims.csv`` of two runs) side by side, one row per comparison.
+
+    Rows are matched on (claim, comparison); a comparison only one run made shows ``-`` for the
+    other. ``changed`` is ``yes`` where the verdicts differ.
+
+    Returns:
+        Columns claim, comparison, ``A - B`` and verdict of each run (suffixes ``before`` and
+        ``after``), changed; in ``after``'s order, comparisons only ``before`` made last.
+    """
+    import pandas as pd
+
+    keys = ["claim", "comparison"]
+    cols = keys + ["A - B", "verdict"]
+    for name, df in (("before", before), ("after", after)):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise ValueError(f"claims table {name!r} lacks column(s) {missing}; has {list(df.columns)}")
+    merged = after[cols].merge(before[cols], on=keys, how="left", suffixes=(" (after)", " (before)"))
+    gone = before[cols].merge(after[keys], on=keys, how="left", indicator=True)
+    gone = gone[gone["_merge"] == "left_only"].drop(columns="_merge")
+    gone = gone.rename(columns={"A - B": "A - B (before)", "verdict": "verdict (before)"})
+    merged = pd.concat([merged, gone], ignore_index=True).fillna("-")
+    merged["changed"] = ["yes" if a != b else "" for a, b in zip(merged["verdict (after)"], merged["verdict (before)"])]
+    return merged[keys + ["A - B (before)", "verdict (before)", "A - B (after)", "verdict (after)", "changed"]]
+
+
+def _verdict_changes_text(out_dir: Path, previous: str) -> str:
+    """The "same regime, another install" comparison: ``previous``'s claims against this run's."""
+    import pandas as pd
+
+    from mmlkit.results.tables import to_markdown
+
+    old, new = out_dir / previous / "claims.csv", out_dir / "tables" / "claims.csv"
+    if not (old.exists() and new.exists()):
+        return "_(not available)_"
+    table = compare_verdicts(pd.read_csv(old), pd.read_csv(new))
+    n = int((table["changed"] == "yes").sum())
+    return (f"{n} of {len(table)} verdicts differ between the two runs.\n\n"
+            + to_markdown(table.rename(columns=lambda c: c.replace("(before)", "(previous run)")
+                                                      .replace("(after)", "(this run)"))))
+
+
 def write_readme(out_dir: Path, record: dict, args: argparse.Namespace) -> Path:
     """papers_results/README.md: headline table, claim verdicts, date, machine, wall time.
 
@@ -235,6 +282,15 @@ v0.1's verdicts, for comparison with the claims table above:
 The first v0.2 run's verdicts (Flow 40 epochs in both stages; everything else as above):
 
 {flow40_claims}
+
+### The same regime, another install
+
+The previous full run of this regime (`{PREVIOUS_RUN}/`: 2026-12-02, the same run configs and
+hashes, on an earlier machine whose packages were installed as the registry served them, before
+`constraints.txt` pinned them) differs from this run only in the floating-point bits of every
+trained model (see "Reproducing these numbers"). Its verdicts against this run's:
+
+{_verdict_changes_text(out_dir, PREVIOUS_RUN)}
 
 ## Published numbers (for context; each with its source)
 

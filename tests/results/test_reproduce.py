@@ -1,0 +1,52 @@
+"""papers_results/README.md rendering: the verdict comparison and the template itself."""
+
+import argparse
+
+import pandas as pd
+import pytest
+
+from mmlkit.results.reproduce import PREVIOUS_RUN, compare_verdicts, write_readme
+
+COLS = ["claim", "comparison", "A", "B", "A - B", "verdict"]
+
+
+def _claims(rows):
+    return pd.DataFrame(rows, columns=COLS)
+
+
+def test_compare_verdicts_matches_rows_by_comparison_and_marks_only_changed_verdicts():
+    before = _claims([("C1", "ens beats RGB", "e", "r", "+9.4 ± 1.1", "holds"),
+                      ("C3", "MML beats RGB", "m", "r", "-0.7 ± 1.7", "inconclusive"),
+                      ("C4", "gone now", "x", "y", "-1.0 ± 0.7", "does not hold")])
+    after = _claims([("C3", "MML beats RGB", "m", "r", "-2.0 ± 0.5", "does not hold"),
+                     ("C1", "ens beats RGB", "e", "r", "+9.7 ± 1.0", "holds"),
+                     ("C5", "new here", "a", "b", "+1.0 ± 0.1", "holds")])
+    t = compare_verdicts(before, after)
+    assert list(t["comparison"]) == ["MML beats RGB", "ens beats RGB", "new here", "gone now"]
+    by = t.set_index("comparison")
+    assert by.loc["MML beats RGB", "changed"] == "yes"
+    assert (by.loc["MML beats RGB", "A - B (before)"], by.loc["MML beats RGB", "A - B (after)"]) == ("-0.7 ± 1.7", "-2.0 ± 0.5")
+    assert by.loc["ens beats RGB", "changed"] == ""
+    assert by.loc["new here", "verdict (before)"] == "-" and by.loc["new here", "changed"] == "yes"
+    assert by.loc["gone now", "verdict (after)"] == "-"
+
+
+def test_compare_verdicts_names_a_missing_column():
+    with pytest.raises(ValueError, match="verdict"):
+        compare_verdicts(_claims([]).drop(columns="verdict"), _claims([]))
+
+
+def test_write_readme_renders_with_the_previous_run_and_without_it(tmp_path):
+    (tmp_path / "tables").mkdir()
+    record = {"full_run": {"notebooks": {"00_data_tour": 60.0}, "wall_s": 600.0, "peak_rss_gib": 1.5,
+                           "machine": "test machine", "date": "2026-12-02", "runs_trained": 3, "runs_reused": 0,
+                           "parameters": {"profile": "default", "seeds": [0, 1, 2], "dataset": "synthetic"}},
+              "reruns": []}
+    text = write_readme(tmp_path, record, argparse.Namespace()).read_text()
+    assert "This invocation trained 3 runs" in text and "_(not available)_" in text
+    now = _claims([("C1", "ens beats RGB", "e", "r", "+9.7 ± 1.0", "holds")])
+    now.to_csv(tmp_path / "tables" / "claims.csv", index=False)
+    (tmp_path / PREVIOUS_RUN).mkdir()
+    now.assign(verdict="inconclusive").to_csv(tmp_path / PREVIOUS_RUN / "claims.csv", index=False)
+    text = write_readme(tmp_path, record, argparse.Namespace()).read_text()
+    assert "1 of 1 verdicts differ" in text and "verdict (previous run)" in text
