@@ -133,6 +133,42 @@ def _verdict_changes_text(out_dir: Path, previous: str) -> str:
                                                       .replace("(after)", "(this run)"))))
 
 
+def _identical_tables(a: Path, b: Path) -> tuple[int, int]:
+    """(identical, compared): the CSV tables present in both folders, and how many are byte-equal."""
+    names = sorted({p.name for p in a.glob("*.csv")} & {p.name for p in b.glob("*.csv")})
+    return sum((a / n).read_bytes() == (b / n).read_bytes() for n in names), len(names)
+
+
+def _same_install_text(out_dir: Path) -> str:
+    """The check against ``fresh-machine-01/``: notebook 01 from an earlier fresh clone on this install."""
+    same, n = _identical_tables(out_dir / "fresh-machine-01" / "tables", out_dir / "tables")
+    if not n:
+        return ""
+    return (f"`fresh-machine-01/` holds notebook 01 from another fresh clone, with an empty store and a freshly "
+            f"generated benchmark, on the same machine and packages as this run (its first 20 minutes shared the "
+            f"CPU with test jobs): **{same} of its {n} tables are byte-identical** to this run's.")
+
+
+def _stand_in(folder: Path) -> str:
+    p = folder / "baselines_pretraining.csv"
+    if not p.exists():
+        return "?"
+    import pandas as pd
+
+    return f"{pd.read_csv(p)['held-out shape top-1 (%)'].iloc[0]:.1f}%"
+
+
+def _other_install_text(out_dir: Path) -> str:
+    prev = out_dir / PREVIOUS_RUN
+    if not (prev / "tables").exists():
+        return ""
+    return (f"The previous full run of this regime (`{PREVIOUS_RUN}/`, an earlier machine with the packages "
+            f"the registry served then) trained the same configs to other weights: its image stand-in reached "
+            f"{_stand_in(prev / 'tables')} held-out accuracy, this run's {_stand_in(out_dir / 'tables')}; "
+            "\"The same regime, another install\" above sets the two runs' verdicts side by side. On yet another "
+            "machine expect the same: other digits, each headline number within about its seed interval.")
+
+
 def write_readme(out_dir: Path, record: dict, args: argparse.Namespace) -> Path:
     """papers_results/README.md: headline table, claim verdicts, date, machine, wall time.
 
@@ -300,15 +336,15 @@ trained model (see "Reproducing these numbers"). Its verdicts against this run's
 
 Every run is a pure function of its config (seed and thread count included) on one machine with
 one set of packages, so rerunning `./run_all.sh` after deleting `results/default/` retrains every
-model to the same weights there. Checked on part of it, for the first v0.2 regime (commit
-83bd7bb): `papermill notebooks/mml_rgb_flow.ipynb` in a fresh clone retrained seed 0's RGB
-stage-1 model and its RGB,Flow cohort with every logged loss and accuracy of all 40 epochs equal
-to the stored run's, to the last digit. On a fresh machine with a fresh install (2026-12-02, same
-CPU name, packages as the registry served them then) the bits differ: the image stand-in reached
-64.7% instead of 67.3%, and notebook 01 rerun there (`fresh-machine-01/`) lands within the seed
-spread for RGB and RGBDiff, 1.5 points below it for Flow, with the same C1 verdict.
-`constraints.txt` now pins the packages, and every stored run records the CPU and the numeric
-packages' versions.
+model to the same weights there. Checked twice. For the first v0.2 regime (commit 83bd7bb),
+`papermill notebooks/mml_rgb_flow.ipynb` in a fresh clone retrained seed 0's RGB stage-1 model
+and its RGB,Flow cohort with every logged loss and accuracy of all 40 epochs equal to the stored
+run's, to the last digit. {_same_install_text(out_dir)}
+
+On another install the bits differ. {_other_install_text(out_dir)}
+`constraints.txt` pins every package `./run_all.sh` installs, and every stored run records the
+CPU model, torch's vector instruction set and the numeric packages' versions
+(`mmlkit.results.store.environment`), so that a reader can tell which case a rerun is in.
 
 What the whole run costs from scratch (the runs it uses, each timed when it was trained;
 `tools/run_costs.py`):
