@@ -321,10 +321,11 @@ The first v0.2 run's verdicts (Flow 40 epochs in both stages; everything else as
 
 ### The same regime, another install
 
-The previous full run of this regime (`{PREVIOUS_RUN}/`: 2026-12-02, the same run configs and
-hashes, on an earlier machine whose packages were installed as the registry served them, before
-`constraints.txt` pinned them) differs from this run only in the floating-point bits of every
-trained model (see "Reproducing these numbers"). Its verdicts against this run's:
+The previous full run of this regime (`{PREVIOUS_RUN}/`: 2026-12-02, in the repository's own
+folder, on an earlier machine whose packages were installed as the registry served them, before
+`constraints.txt` pinned them) trained the same run configs; only their checkpoint paths (the
+clone's folder) and the floating-point bits of every trained model differ (see "Reproducing
+these numbers"). Its verdicts against this run's:
 
 {_verdict_changes_text(out_dir, PREVIOUS_RUN)}
 

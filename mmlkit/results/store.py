@@ -2,7 +2,8 @@
 
 Layout of a store (``results_dir``)::
 
-    runs/<Mods>_s<seed>_<hash>/           hash = sha256(RunConfig.digest() + STORE_VERSION)[:12]
+    runs/<Mods>_s<seed>_<hash>/           hash = sha256(digest of the config with store-relative
+                                          checkpoint paths + STORE_VERSION)[:12]
         config.json                       the full RunConfig (to_dict)
         run.json                          hash, store version, timings, environment, plans scored
         model{i}_{Mod}.pt, log_model{i}_{Mod}.csv, done.json, ...   (written by training)
@@ -25,9 +26,10 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,8 +59,45 @@ def default_results_dir(profile: str) -> Path:
     return Path(__file__).resolve().parents[2] / "results" / profile
 
 
+_STORE_FOLDER = re.compile(r"^(runs/.+_s\d+_|pretrained/.+_)[0-9a-f]{12}$")
+
+
+def portable_path(path: str | None) -> str | None:
+    """A checkpoint path as a run's hash sees it: from a store's ``runs/<run>`` or
+    ``pretrained/<arch>_<hash>`` folder on (``<store>/runs/RGB_s0_<hash>/model0_RGB.pt``), so that a
+    store keeps its addresses when its folder moves. Those folder names carry their content's hash,
+    so equal tails name equal contents; any other path is returned unchanged.
+
+    >>> portable_path("/home/me/mmlkit/results/default/pretrained/resnet_tiny_e4fb93b4ce39/backbone.pt")
+    '<store>/pretrained/resnet_tiny_e4fb93b4ce39/backbone.pt'
+    >>> portable_path("runs/rgb/model0_RGB.pt")
+    'runs/rgb/model0_RGB.pt'
+    """
+    if path is None:
+        return None
+    parts = Path(path).parts
+    for i in range(len(parts) - 2, -1, -1):
+        if _STORE_FOLDER.match(f"{parts[i]}/{parts[i + 1]}"):
+            return "/".join(("<store>",) + parts[i:])
+    return path
+
+
+def portable_config(cfg: RunConfig) -> RunConfig:
+    """``cfg`` with its checkpoint paths (``tune_from``, ``model.pretrained``) made
+    :func:`portable <portable_path>`: what a store addresses and compares."""
+    return replace(cfg, tune_from=portable_path(cfg.tune_from),
+                   model=replace(cfg.model, pretrained=portable_path(cfg.model.pretrained)))
+
+
 def run_hash(cfg: RunConfig) -> str:
-    """12 hex digits addressing ``cfg`` in a store (config digest + :data:`STORE_VERSION`)."""
+    """12 hex digits addressing ``cfg`` in a store: the digest of :func:`portable_config` and
+    :data:`STORE_VERSION`."""
+    return hashlib.sha256(f"{portable_config(cfg).digest()}:{STORE_VERSION}".encode()).hexdigest()[:12]
+
+
+def legacy_run_hash(cfg: RunConfig) -> str:
+    """The address stores made before 2026-12-02 used: the digest of the config as it is, absolute
+    checkpoint paths included (so a moved store was not found). Still looked up, never written."""
     return hashlib.sha256(f"{cfg.digest()}:{STORE_VERSION}".encode()).hexdigest()[:12]
 
 
@@ -190,7 +229,12 @@ class RunStore:
         return f"RunStore({str(self.root)!r})"
 
     def run_dir(self, cfg: RunConfig) -> Path:
-        return self.root / "runs" / f"{'-'.join(cfg.modalities)}_s{cfg.seed}_{run_hash(cfg)}"
+        """``runs/<Mods>_s<seed>_<hash>``; a folder a store made under :func:`legacy_run_hash` is
+        used where it exists and the portable one does not."""
+        stem = f"{'-'.join(cfg.modalities)}_s{cfg.seed}_"
+        d = self.root / "runs" / f"{stem}{run_hash(cfg)}"
+        legacy = self.root / "runs" / f"{stem}{legacy_run_hash(cfg)}"
+        return legacy if not d.exists() and legacy.exists() else d
 
     def get(self, cfg: RunConfig) -> Run:
         """The Run of ``cfg`` (its folder may not exist yet)."""
@@ -297,7 +341,7 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
     run = store.get(cfg)
     run.dir.mkdir(parents=True, exist_ok=True)
     stored = _read_json(run.dir / "config.json")
-    if stored is not None and RunConfig.from_dict(stored) != cfg:
+    if stored is not None and portable_config(RunConfig.from_dict(stored)) != portable_config(cfg):
         raise StoreError(f"{run.dir / 'config.json'} holds another config than the one addressing it; "
                          "move that folder away")
     if stored is None:

@@ -1,11 +1,13 @@
 import json
+import shutil
 
 import numpy as np
 import pytest
 
 from mmlkit.config import EvalConfig, profile, with_overrides
 from mmlkit.evaluation import Scores
-from mmlkit.results.store import STORE_VERSION, RunStore, StoreError, load_or_run, run_hash
+from mmlkit.results.store import (STORE_VERSION, RunStore, StoreError, legacy_run_hash, load_or_run, portable_path,
+                                  run_hash)
 
 
 class FakeTrain:
@@ -121,3 +123,46 @@ def test_real_training_and_scoring(tmp_path):
     # the stored scores agree with training's own validation (same checkpoint, same centre view)
     final = run.metrics["models"][0]["final_top1"]
     assert s.metrics()["top1"] == pytest.approx(final, abs=1e-6)
+
+
+def _chain(root, cfg):
+    """A stage-1 run from the stand-in under ``root`` and a stage-2 run from its checkpoint."""
+    store = RunStore(root)
+    stand_in = root / "pretrained" / "resnet_tiny_e4fb93b4ce39" / "backbone.pt"
+    s1 = with_overrides(cfg, modalities=("RGB",), model={"pretrained": str(stand_in)})
+    s2 = with_overrides(cfg, tune_from=str(store.run_dir(s1) / "model0_RGB.pt"))
+    return store, s1, s2
+
+
+def test_a_moved_store_keeps_its_addresses(tmp_path, cfg):
+    """Checkpoint paths inside a store enter the hash from the store's folder on, so a store copied
+    elsewhere finds every run, stage 2 included, instead of retraining."""
+    a, s1a, s2a = _chain(tmp_path / "a" / "results", cfg)
+    b, s1b, s2b = _chain(tmp_path / "elsewhere" / "b", cfg)
+    assert s1a != s1b and s2a != s2b                      # the configs name different files...
+    assert run_hash(s1a) == run_hash(s1b) and run_hash(s2a) == run_hash(s2b)  # ...the same contents
+    for c in (s1a, s2a):
+        load_or_run(c, a, progress=False, train_fn=FakeTrain())
+    shutil.copytree(a.root, b.root)                       # the store moves with its clone
+    again = FakeTrain()
+    for c in (s1b, s2b):
+        assert load_or_run(c, b, progress=False, train_fn=again).done
+    assert again.calls == []                              # found, not retrained
+    # a path that is not a store's run or stand-in folder stays part of the hash as it is
+    other = with_overrides(cfg, tune_from="/x/runs/rgb/model0_RGB.pt")
+    assert run_hash(other) != run_hash(with_overrides(cfg, tune_from="/y/runs/rgb/model0_RGB.pt"))
+    assert portable_path("/x/runs/rgb/model0_RGB.pt") == "/x/runs/rgb/model0_RGB.pt"
+
+
+def test_a_store_made_under_the_legacy_hash_is_still_found(tmp_path, cfg):
+    def legacy_dir(c):  # what an older mmlkit wrote: folders named by the digest with absolute paths
+        (tmp_path / "runs" / f"{'-'.join(c.modalities)}_s{c.seed}_{legacy_run_hash(c)}").mkdir(parents=True)
+
+    store, s1, _ = _chain(tmp_path, cfg)
+    legacy_dir(s1)
+    _, s1, s2 = _chain(tmp_path, cfg)  # stage 2 starts from the legacy stage-1 folder, as it did then
+    legacy_dir(s2)
+    assert store.run_dir(s1).name.endswith(legacy_run_hash(s1)) and store.run_dir(s1).exists()
+    assert store.run_dir(s2).name.endswith(legacy_run_hash(s2)) and store.run_dir(s2).exists()
+    fresh = with_overrides(s1, seed=9)  # nothing stored: the portable address
+    assert store.run_dir(fresh).name.endswith(run_hash(fresh))
