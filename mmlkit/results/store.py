@@ -352,10 +352,12 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
         if train_fn is None:
             from mmlkit.training import train as train_fn
         t0 = time.perf_counter()
-        train_fn(cfg, run.dir, resume=True, progress=progress)
-        info["timings"]["train_s"] = round(time.perf_counter() - t0 + info["timings"].get("train_s", 0.0), 3)
-        info["env"] = environment()
-        write_json(run.dir / "run.json", info)
+        try:
+            train_fn(cfg, run.dir, resume=True, progress=progress)
+        finally:  # an interrupted run keeps the time it spent: a resumed run's train_s is the whole cost
+            info["timings"]["train_s"] = round(time.perf_counter() - t0 + info["timings"].get("train_s", 0.0), 3)
+            info["env"] = environment()
+            write_json(run.dir / "run.json", info)
     missing = [p for p in run.checkpoints if not p.exists()]
     if missing:
         raise StoreError(f"training of {run.dir} finished without writing {missing[0].name}")

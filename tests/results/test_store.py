@@ -1,5 +1,6 @@
 import json
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ class FakeTrain:
         self.calls.append(resume)
         (out_dir / "state.json").write_text(json.dumps({"epochs_done": 1}))
         if self.fail_first and len(self.calls) == 1:
+            time.sleep(0.3)  # the work an interruption must not lose from the run's train_s
             raise KeyboardInterrupt  # interrupted half-way
         ms = []
         for i, m in enumerate(cfg.modalities):
@@ -79,8 +81,10 @@ def test_resume_after_interruption(tmp_path, cfg):
     with pytest.raises(KeyboardInterrupt):
         load_or_run(cfg, store, progress=False, train_fn=tr, scorer=FakeScorer())
     assert not store.get(cfg).done and (store.get(cfg).dir / "config.json").exists()
+    assert store.get(cfg).info["timings"]["train_s"] >= 0.3
     run = load_or_run(cfg, store, progress=False, train_fn=tr, scorer=FakeScorer())
     assert tr.calls == [True, True] and run.done
+    assert run.info["timings"]["train_s"] >= 0.3  # both parts: the interrupted one is not lost
 
 
 def test_configs_address_runs_and_listing(tmp_path, cfg):
