@@ -17,6 +17,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -145,8 +146,8 @@ def _same_install_text(out_dir: Path) -> str:
     if not n:
         return ""
     return (f"`fresh-machine-01/` holds notebook 01 from another fresh clone, with an empty store and a freshly "
-            f"generated benchmark, on the same machine and packages as this run (its first 20 minutes shared the "
-            f"CPU with test jobs): **{same} of its {n} tables are byte-identical** to this run's.")
+            f"generated benchmark (its README names the machine and packages): **{same} of its {n} tables are "
+            "byte-identical** to this run's.")
 
 
 def _stand_in(folder: Path) -> str:
@@ -161,12 +162,33 @@ def _stand_in(folder: Path) -> str:
 def _other_install_text(out_dir: Path) -> str:
     prev = out_dir / PREVIOUS_RUN
     if not (prev / "tables").exists():
-        return ""
+        fresh = out_dir / "fresh-machine-01" / "tables"
+        if not fresh.exists():
+            return ""
+        return (f"`fresh-machine-01/` is an example: its image stand-in reached {_stand_in(fresh)} held-out "
+                f"accuracy, this run's {_stand_in(out_dir / 'tables')}, and its README compares notebook 01's "
+                "numbers with this run's.")
     return (f"The previous full run of this regime (`{PREVIOUS_RUN}/`, an earlier machine with the packages "
             f"the registry served then) trained the same configs to other weights: its image stand-in reached "
             f"{_stand_in(prev / 'tables')} held-out accuracy, this run's {_stand_in(out_dir / 'tables')}; "
             "\"The same regime, another install\" above sets the two runs' verdicts side by side. On yet another "
             "machine expect the same: other digits, each headline number within about its seed interval.")
+
+
+def _another_install_section(out_dir: Path) -> str:
+    """The "same regime, another install" section, when ``PREVIOUS_RUN`` holds a previous run."""
+    if not (out_dir / PREVIOUS_RUN / "claims.csv").exists():
+        return ""
+    return f"""### The same regime, another install
+
+The previous full run of this regime (`{PREVIOUS_RUN}/`: 2026-12-02, in the repository's own
+folder, on an earlier machine whose packages were installed as the registry served them, before
+`constraints.txt` pinned them) trained the same run configs; only their checkpoint paths (the
+clone's folder) and the floating-point bits of every trained model differ (see "Reproducing
+these numbers"). Its verdicts against this run's:
+
+{_verdict_changes_text(out_dir, PREVIOUS_RUN)}
+"""
 
 
 def write_readme(out_dir: Path, record: dict, args: argparse.Namespace) -> Path:
@@ -206,7 +228,8 @@ def write_readme(out_dir: Path, record: dict, args: argparse.Namespace) -> Path:
                    "_(no figure: this run's `99_paper_tables` had no cost measurement of its model)_")
     compute = out_dir / "compute.md"
     compute_text = compute.read_text().strip() if compute.exists() else \
-        "_(run `tools/run_costs.py` to sum the stored runs' measured times)_"
+        ("_(not summed for this run: run `tools/run_costs.py` against its store; the top-level README's "
+         "\"Measured\" has the from-scratch cost)_")
     reused = (" Runs already in the results store are never retrained, so a rerun's wall time is not a fresh "
               "machine's: see \"Reproducing\" below for the from-scratch cost.")
     if "runs_trained" in full:
@@ -319,15 +342,7 @@ The first v0.2 run's verdicts (Flow 40 epochs in both stages; everything else as
 
 {flow40_claims}
 
-### The same regime, another install
-
-The previous full run of this regime (`{PREVIOUS_RUN}/`: 2026-12-02, in the repository's own
-folder, on an earlier machine whose packages were installed as the registry served them, before
-`constraints.txt` pinned them) trained the same run configs; only their checkpoint paths (the
-clone's folder) and the floating-point bits of every trained model differ (see "Reproducing
-these numbers"). Its verdicts against this run's:
-
-{_verdict_changes_text(out_dir, PREVIOUS_RUN)}
+{_another_install_section(out_dir)}
 
 ## Published numbers (for context; each with its source)
 
@@ -337,7 +352,7 @@ these numbers"). Its verdicts against this run's:
 
 Every run is a pure function of its config (seed and thread count included) on one machine with
 one set of packages, so rerunning `./run_all.sh` after deleting `results/default/` retrains every
-model to the same weights there. Checked twice. For the first v0.2 regime (commit 83bd7bb),
+model to the same weights there. Checked for the first v0.2 regime (commit 83bd7bb):
 `papermill notebooks/mml_rgb_flow.ipynb` in a fresh clone retrained seed 0's RGB stage-1 model
 and its RGB,Flow cohort with every logged loss and accuracy of all 40 epochs equal to the stored
 run's, to the last digit. {_same_install_text(out_dir)}
@@ -347,7 +362,7 @@ On another install the bits differ. {_other_install_text(out_dir)}
 CPU model, torch's vector instruction set and the numeric packages' versions
 (`mmlkit.results.store.environment`), so that a reader can tell which case a rerun is in.
 
-What the whole run costs from scratch (the runs it uses, each timed when it was trained;
+What the whole run costs from scratch (the training and scoring time of every run it uses;
 `tools/run_costs.py`):
 
 {compute_text}
@@ -365,7 +380,7 @@ What the whole run costs from scratch (the runs it uses, each timed when it was 
 {reruns}
 """
     path = out_dir / "README.md"
-    path.write_text(text)
+    path.write_text(re.sub(r"\n{3,}", "\n\n", text))  # a section left out leaves no gap
     return path
 
 

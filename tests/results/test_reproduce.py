@@ -43,7 +43,7 @@ def test_write_readme_renders_with_the_previous_run_and_without_it(tmp_path):
                            "parameters": {"profile": "default", "seeds": [0, 1, 2], "dataset": "synthetic"}},
               "reruns": []}
     text = write_readme(tmp_path, record, argparse.Namespace()).read_text()
-    assert "This invocation trained 3 runs" in text and "_(not available)_" in text
+    assert "This invocation trained 3 runs" in text and "another install" not in text.split("## Reproducing")[0]
     now = _claims([("C1", "ens beats RGB", "e", "r", "+9.7 ± 1.0", "holds")])
     now.to_csv(tmp_path / "tables" / "claims.csv", index=False)
     (tmp_path / PREVIOUS_RUN).mkdir()
