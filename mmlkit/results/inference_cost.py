@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -95,30 +96,53 @@ def accuracy_vs_cost(acc: pd.DataFrame, doc: dict, case: str, flow: str) -> tupl
         median ms/video and its cost relative to the RGB model; the figure plots top-1 against
         ms/video (log axis), one point per experiment with its seed std.
     """
+    g = acc.groupby("experiment", sort=False)
+    summary = pd.DataFrame({"experiment": list(g.groups),
+                            "inference": g["inference"].first().to_numpy(),
+                            "top-1 mean (%)": g["top1"].mean().to_numpy(),
+                            "top-1 std (%)": g["top1"].std(ddof=1).to_numpy(),
+                            "seeds": g["top1"].size().to_numpy()})
+    return summary_vs_cost(summary, doc, case, flow)
+
+
+def summary_vs_cost(summary: pd.DataFrame, doc: dict, case: str, flow: str) -> tuple[pd.DataFrame, Figure]:
+    """:func:`accuracy_vs_cost` from accuracies already summarised over seeds.
+
+    Args:
+        summary: one row per experiment: ``experiment``, ``inference``, ``top-1 mean (%)``,
+            ``top-1 std (%)``, ``seeds`` (e.g. a stored headline table's mean ± std).
+        doc, case, flow: as in :func:`accuracy_vs_cost`.
+    """
     costs = {r["system"]: r["median_ms"] for r in doc["results"]
              if r["case"] == case and (r["flow"] in (None, flow))}
     if "RGB" not in costs:
         raise ValueError(f"the inference benchmark has no RGB row for case {case!r}")
-    sub = acc[acc["inference"].isin(list(costs))]
-    g = sub.groupby("experiment", sort=False)
-    table = pd.DataFrame({"experiment": list(g.groups),
-                          "inference": g["inference"].first().to_numpy(),
-                          "top-1 mean (%)": g["top1"].mean().to_numpy(),
-                          "top-1 std (%)": g["top1"].std(ddof=1).to_numpy(),
-                          "seeds": g["top1"].size().to_numpy()})
+    table = summary[summary["inference"].isin(list(costs))].reset_index(drop=True)
     table["ms/video"] = table["inference"].map(costs)
     table["x RGB cost"] = table["ms/video"] / costs["RGB"]
 
-    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    fig = Figure(figsize=(8.5, 4.6), layout="constrained")
     ax = fig.subplots()
     markers = {"RGB": "o", "RGB+Flow": "s", "RGB+Flow+RGBDiff": "D"}
+    y = table["top-1 mean (%)"]
+    step = max(float(y.max() - y.min()), 1.0) / max(len(table), 1)  # label spacing: the points share x
     for (system, part), colour in zip(table.groupby("inference", sort=False), ("C0", "C1", "C2", "C3")):
         ax.errorbar(part["ms/video"], part["top-1 mean (%)"], yerr=np.nan_to_num(part["top-1 std (%)"]),
                     fmt=markers.get(system, "o"), color=colour, capsize=3, label=system)
-        for _, r in part.iterrows():
-            ax.annotate(r["experiment"], (r["ms/video"], r["top-1 mean (%)"]), fontsize=6,
-                        xytext=(4, 2), textcoords="offset points")
+        part = part.sort_values("top-1 mean (%)")
+        ys = part["top-1 mean (%)"].to_numpy(dtype=float)
+        label_y = np.maximum(ys, ys.min() + np.arange(len(ys)) * step)  # a column of labels, upwards
+        for (_, r), ly in zip(part.iterrows(), label_y):
+            ax.annotate(r["experiment"], (r["ms/video"], r["top-1 mean (%)"]), xytext=(r["ms/video"] * 1.06, ly),
+                        textcoords="data", fontsize=6, va="center", color=colour,
+                        arrowprops={"arrowstyle": "-", "lw": 0.4, "color": colour, "relpos": (0, 0.5)})
     ax.set_xscale("log")
+    lo, hi = float(table["ms/video"].min()), float(table["ms/video"].max())
+    ax.set_xlim(lo / 1.15, hi * 2.2)  # room for the labels on the right of the last point
+    ticks = sorted(set(table["ms/video"].round(1)))
+    ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FixedFormatter([f"{t:g} ms" for t in ticks]))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel(f"ms per video on this CPU (median; decode + {flow} flow + networks)")
     ax.set_ylabel("validation top-1 (%), mean ± std over seeds")
     ax.set_title(f"accuracy against inference cost ({case} model)")
