@@ -236,6 +236,65 @@ class RunStore:
         legacy = self.root / "runs" / f"{stem}{legacy_run_hash(cfg)}"
         return legacy if not d.exists() and legacy.exists() else d
 
+    def migrate(self) -> list[tuple[str, str]]:
+        """Move every run to its portable address (:func:`run_hash`), so the store can move.
+
+        Runs stored before 2026-12-02 are named by :func:`legacy_run_hash` and name their
+        checkpoints by absolute path. Each one's ``tune_from`` and ``model.pretrained`` are
+        pointed into this store (a stage-2 run's to its stage-1 run's new folder), its
+        ``config.json`` and ``run.json`` hash rewritten, and its folder renamed. Running it again
+        changes nothing.
+
+        Returns:
+            (old, new) folder names of the runs renamed.
+
+        Raises:
+            StoreError: a run's portable folder already exists (two copies of one run).
+        """
+        base = self.root / "runs"
+        renamed: dict[str, str] = {}
+
+        def here(path: str | None) -> str | None:  # a store path, into this store, renamed runs followed
+            rel = portable_path(path)
+            if rel is None or not rel.startswith("<store>/"):
+                return path
+            parts = rel.split("/")[1:]
+            if parts[0] == "runs" and parts[1] in renamed:
+                parts[1] = renamed[parts[1]]
+            return str(self.root.joinpath(*parts))
+
+        def starts_from_a_run(d: Path) -> bool:
+            raw = _read_json(d / "config.json") or {}
+            return (portable_path(raw.get("tune_from")) or "").startswith("<store>/runs/")
+
+        origin: dict[str, str] = {}  # current folder name -> the name it had before migrate()
+        for _ in range(8):  # a run moves after the run it starts from: a few passes reach the fixpoint
+            changed = False
+            for d in sorted(base.iterdir(), key=lambda d: (starts_from_a_run(d), d.name)) if base.exists() else []:
+                raw = _read_json(d / "config.json")
+                if raw is None:
+                    continue
+                cfg = RunConfig.from_dict(raw)
+                new_cfg = replace(cfg, tune_from=here(cfg.tune_from),
+                                  model=replace(cfg.model, pretrained=here(cfg.model.pretrained)))
+                target = d.with_name(f"{'-'.join(cfg.modalities)}_s{cfg.seed}_{run_hash(new_cfg)}")
+                if new_cfg != cfg:
+                    write_json(d / "config.json", new_cfg.to_dict())
+                    changed = True
+                if target != d:
+                    if target.exists():
+                        raise StoreError(f"{d} and {target} hold the same run; keep one of them")
+                    d.rename(target)
+                    renamed[d.name] = target.name
+                    origin[target.name] = origin.pop(d.name, d.name)
+                    info = _read_json(target / "run.json")
+                    if info is not None:
+                        write_json(target / "run.json", {**info, "hash": run_hash(new_cfg)})
+                    changed = True
+            if not changed:
+                break
+        return [(old, new) for new, old in origin.items()]
+
     def get(self, cfg: RunConfig) -> Run:
         """The Run of ``cfg`` (its folder may not exist yet)."""
         return Run(cfg, self.run_dir(cfg))

@@ -170,3 +170,31 @@ def test_a_store_made_under_the_legacy_hash_is_still_found(tmp_path, cfg):
     assert store.run_dir(s2).name.endswith(legacy_run_hash(s2)) and store.run_dir(s2).exists()
     fresh = with_overrides(s1, seed=9)  # nothing stored: the portable address
     assert store.run_dir(fresh).name.endswith(run_hash(fresh))
+
+
+def test_migrate_moves_a_legacy_store_to_portable_addresses(tmp_path, cfg):
+    """A store made under the legacy hash, moved: migrate() renames its runs (stage 2 after the
+    stage-1 run it starts from) so that the moved store finds them."""
+    old_root = tmp_path / "old"
+    legacy = {}
+    for stage in (1, 2):
+        _, s1, s2 = _chain(old_root, cfg)
+        c = s1 if stage == 1 else s2
+        d = old_root / "runs" / f"{'-'.join(c.modalities)}_s{c.seed}_{legacy_run_hash(c)}"
+        d.mkdir(parents=True)
+        FakeTrain()(c, d)
+        (d / "config.json").write_text(json.dumps(c.to_dict()))
+        (d / "run.json").write_text(json.dumps({"hash": legacy_run_hash(c), "timings": {"train_s": 1.0}}))
+        legacy[stage] = d.name
+    new_root = tmp_path / "moved"
+    shutil.copytree(old_root, new_root)
+    moved, t1, t2 = _chain(new_root, cfg)
+    assert not moved.get(t1).done                               # legacy names: not found once moved
+    pairs = moved.migrate()
+    assert {old for old, _ in pairs} == set(legacy.values())
+    _, t1, t2 = _chain(new_root, cfg)
+    again = FakeTrain()
+    for c in (t1, t2):
+        run = load_or_run(c, moved, progress=False, train_fn=again)
+        assert run.done and run.info["hash"] == run_hash(c) and run.dir.name.endswith(run_hash(c))
+    assert again.calls == [] and moved.migrate() == []          # found, not retrained; idempotent
