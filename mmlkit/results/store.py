@@ -82,11 +82,20 @@ def portable_path(path: str | None) -> str | None:
     return path
 
 
+def _with_paths(cfg: RunConfig, fn: Callable[[str | None], str | None]) -> RunConfig:
+    """``cfg`` with ``fn`` applied to its checkpoint paths (``tune_from``, ``model.pretrained``)."""
+    return replace(cfg, tune_from=fn(cfg.tune_from), model=replace(cfg.model, pretrained=fn(cfg.model.pretrained)))
+
+
 def portable_config(cfg: RunConfig) -> RunConfig:
-    """``cfg`` with its checkpoint paths (``tune_from``, ``model.pretrained``) made
-    :func:`portable <portable_path>`: what a store addresses and compares."""
-    return replace(cfg, tune_from=portable_path(cfg.tune_from),
-                   model=replace(cfg.model, pretrained=portable_path(cfg.model.pretrained)))
+    """``cfg`` with its checkpoint paths made :func:`portable <portable_path>`: what a store
+    addresses and compares."""
+    return _with_paths(cfg, portable_path)
+
+
+def _run_stem(cfg: RunConfig) -> str:
+    """A run folder's name before its hash: ``<Mods>_s<seed>_``."""
+    return f"{'-'.join(cfg.modalities)}_s{cfg.seed}_"
 
 
 def run_hash(cfg: RunConfig) -> str:
@@ -231,9 +240,8 @@ class RunStore:
     def run_dir(self, cfg: RunConfig) -> Path:
         """``runs/<Mods>_s<seed>_<hash>``; a folder a store made under :func:`legacy_run_hash` is
         used where it exists and the portable one does not."""
-        stem = f"{'-'.join(cfg.modalities)}_s{cfg.seed}_"
-        d = self.root / "runs" / f"{stem}{run_hash(cfg)}"
-        legacy = self.root / "runs" / f"{stem}{legacy_run_hash(cfg)}"
+        d = self.root / "runs" / f"{_run_stem(cfg)}{run_hash(cfg)}"
+        legacy = self.root / "runs" / f"{_run_stem(cfg)}{legacy_run_hash(cfg)}"
         return legacy if not d.exists() and legacy.exists() else d
 
     def migrate(self) -> list[tuple[str, str]]:
@@ -275,9 +283,8 @@ class RunStore:
                 if raw is None:
                     continue
                 cfg = RunConfig.from_dict(raw)
-                new_cfg = replace(cfg, tune_from=here(cfg.tune_from),
-                                  model=replace(cfg.model, pretrained=here(cfg.model.pretrained)))
-                target = d.with_name(f"{'-'.join(cfg.modalities)}_s{cfg.seed}_{run_hash(new_cfg)}")
+                new_cfg = _with_paths(cfg, here)
+                target = d.with_name(f"{_run_stem(cfg)}{run_hash(new_cfg)}")
                 if new_cfg != cfg:
                     write_json(d / "config.json", new_cfg.to_dict())
                     changed = True
