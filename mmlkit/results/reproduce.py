@@ -87,6 +87,27 @@ def run_notebook(name: str, out_dir: Path, parameters: dict) -> float:
     return time.perf_counter() - t0
 
 
+def _host_speed(profile: str) -> float | None:
+    """This host's training throughput for ``profile`` (clips/s), printed; ``None`` for ``paper``."""
+    from mmlkit.results.host_speed import train_clips_per_s
+
+    if profile == "paper":  # ResNet-50 at 224 px: minutes per step on a CPU, and not what is trained
+        return None
+    v = train_clips_per_s(profile)
+    print(f"[reproduce] this host trains the {profile} model at {v:.0f} clips/s", flush=True)
+    return v
+
+
+def host_speed_text(full: dict) -> str:
+    """One sentence on the host's speed during a run (empty for records that predate the probe)."""
+    speed = [v for v in full.get("host_train_clips_per_s") or [] if v]
+    if not speed:
+        return ""
+    return (f" The host trained the profile's RGB model at {' and '.join(f'{v:.0f}' for v in speed)} clips/s "
+            "before and after the notebooks (`mmlkit.results.host_speed`). The wall time scales with that "
+            "speed, which differs between hosts of the same machine type (top-level README, \"Measured\").")
+
+
 #: papers_results/ subfolder with the previous full run of the same regime (claims.csv, README.md).
 PREVIOUS_RUN = "v0.2-first-install"
 
@@ -209,6 +230,11 @@ def write_readme(out_dir: Path, record: dict, args: argparse.Namespace) -> Path:
     old_claims = old.read_text().strip() if old.exists() else "_(not available)_"
     flow40 = out_dir / "v0.2-flow40" / "claims.md"
     flow40_claims = flow40.read_text().strip() if flow40.exists() else "_(not available)_"
+    stage2 = out_dir / "stage2_fit.md"
+    stage2_text = "" if not stage2.exists() else (
+        "\nA shorter stage 2 was tried to save time (`tools/stage2_fit.py`; only the peer's fit was read, "
+        "not the RGB model's or any claim). It stays at the full schedule because the peer did not fit "
+        "its training videos on every seed:\n\n" + stage2.read_text().strip() + "\n")
     replay = out_dir / "plateau_replay.md"
     replay_text = "" if not replay.exists() else (
         "\nValidation runs every 4 epochs, so the last-quarter window of a 40-epoch model starts at epoch 28, "
@@ -247,7 +273,7 @@ def write_readme(out_dir: Path, record: dict, args: argparse.Namespace) -> Path:
 
 Produced by `./run_all.sh{'' if full['parameters']['profile'] == 'default' else ' --profile ' + full['parameters']['profile']}` on
 {full['date']} in {wall / 60:.1f} minutes (wall time), peak memory
-{full['peak_rss_gib']:.1f} GiB (largest process, from getrusage), on: {full['machine']}.{reused}
+{full['peak_rss_gib']:.1f} GiB (largest process, from getrusage), on: {full['machine']}.{reused}{host_speed_text(full)}
 
 Profile `{full['parameters']['profile']}`, dataset `{full['parameters']['dataset']}`, seeds {full['parameters']['seeds']}. Every number below was
 computed by that run from the stored runs in the results store; nothing here is typed by hand
@@ -270,7 +296,7 @@ Flow peer: 80). Stage-2 models must fit their training videos too; from `03_ml_v
 and validation top-1 side by side:
 
 {md('ml_vs_mml_accuracy')}
-
+{stage2_text}
 The image-pretraining stand-in (ImageNet's role: object sense before video):
 
 {md('baselines_pretraining')}
@@ -424,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         return {p.parent.name for p in (results_dir / "runs").glob("*/done.json")}
 
     before = stored()
+    speed = [_host_speed(args.profile)]
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     for name in names:
@@ -431,11 +458,13 @@ def main(argv: list[str] | None = None) -> int:
         timings[name] = run_notebook(name, out_dir, params)
         print(f"[reproduce] {name} done in {timings[name] / 60:.1f} min", flush=True)
     wall = time.perf_counter() - t0
+    speed.append(_host_speed(args.profile))
     out_dir.mkdir(parents=True, exist_ok=True)
     after = stored()
     this = {"notebooks": timings, "wall_s": wall, "peak_rss_gib": peak_rss_gib(), "machine": machine_summary(),
             "date": _dt.date.today().isoformat(), "parameters": params,
-            "runs_trained": len(after - before), "runs_reused": len(before)}
+            "runs_trained": len(after - before), "runs_reused": len(before),
+            "host_train_clips_per_s": speed}
     if args.only and record.get("full_run"):
         # a partial rerun re-renders some notebooks (from stored runs when nothing is missing):
         # the full run's timings stay what they were, the rerun is recorded beside them

@@ -50,3 +50,24 @@ def test_write_readme_renders_with_the_previous_run_and_without_it(tmp_path):
     now.assign(verdict="inconclusive").to_csv(tmp_path / PREVIOUS_RUN / "claims.csv", index=False)
     text = write_readme(tmp_path, record, argparse.Namespace()).read_text()
     assert "1 of 1 verdicts differ" in text and "verdict (previous run)" in text
+
+
+def test_write_readme_states_the_host_speed_when_recorded(tmp_path):
+    record = {"full_run": {"notebooks": {"00_data_tour": 60.0}, "wall_s": 600.0, "peak_rss_gib": 1.5,
+                           "machine": "test machine", "date": "2026-12-02",
+                           "parameters": {"profile": "default", "seeds": [0], "dataset": "synthetic"}},
+              "reruns": []}
+    assert "clips/s" not in write_readme(tmp_path, record, argparse.Namespace()).read_text()  # an old record
+    record["full_run"]["host_train_clips_per_s"] = [412.3, 398.9]
+    assert "at 412 and 399 clips/s before and after" in write_readme(tmp_path, record, argparse.Namespace()).read_text()
+
+
+def test_write_readme_shows_the_stage2_fit_evidence_when_present(tmp_path):
+    record = {"full_run": {"notebooks": {"00_data_tour": 60.0}, "wall_s": 600.0, "peak_rss_gib": 1.5,
+                           "machine": "test machine", "date": "2026-12-02",
+                           "parameters": {"profile": "default", "seeds": [0], "dataset": "synthetic"}},
+              "reruns": []}
+    assert "peer train top-1" not in write_readme(tmp_path, record, argparse.Namespace()).read_text()
+    (tmp_path / "stage2_fit.md").write_text("| peer | peer train top-1 |\n|---|---|\n| Flow | 89.8 |\n")
+    text = write_readme(tmp_path, record, argparse.Namespace()).read_text()
+    assert "| Flow | 89.8 |" in text.split("## Is the experiment valid?")[1].split("## Headline")[0]

@@ -1,0 +1,60 @@
+"""How fast this host trains the profile's model: the yardstick for wall times measured elsewhere.
+
+The same 2-core machine type has trained the default model at 2.6 s and at 5.0 s an RGB epoch on
+different days (shared hosts), so a wall time means little without the speed it was measured at.
+``./run_all.sh`` records this probe before and after the notebooks (``timings.json``), and the
+README scales its budget by it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+
+def train_clips_per_s(profile: str = "default", steps: int = 8, warmup: int = 2) -> float:
+    """Median training throughput (clips/s) of the RGB model of ``profile``, on random tensors.
+
+    One step is the forward, backward and SGD update of a batch of ``batch_size`` clips of
+    ``num_segments`` frames at ``input_size`` pixels, with the profile's thread count; the
+    data path is left out (it is 15-25% of an epoch here, see ``benchmarks/``). Takes a few
+    seconds on the default profile.
+
+    Args:
+        profile: the profile whose model, batch and thread count are measured.
+        steps: timed steps (the median is returned).
+        warmup: untimed steps first (allocator and oneDNN caches).
+
+    Raises:
+        ConfigError: unknown profile, or ``steps`` < 1.
+    """
+    from mmlkit.config import profile as profile_config
+    from mmlkit.config.vocab import _check
+    from mmlkit.training.member import make_member
+
+    _check(int(steps) >= 1, f"steps={steps} must be >= 1")
+    cfg = profile_config(profile, modalities=("RGB",), device="cpu")
+    before = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        member = make_member(cfg, 0, "RGB", 29, torch.device("cpu"))
+        net, opt = member.model, member.optimizer
+        net.train()
+        g = torch.Generator().manual_seed(0)
+        b, t, s = cfg.optim.batch_size, cfg.data.num_segments, cfg.data.input_size
+        x = torch.randn(b, t, 3, s, s, generator=g)  # (B, T, C, H, W), as the loader gives it
+        y = torch.randint(29, (b,), generator=g)
+        times = []
+        for i in range(warmup + steps):
+            t0 = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+            if i >= warmup:
+                times.append(time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(before)
+    times.sort()
+    return b / times[len(times) // 2]
