@@ -46,15 +46,14 @@ def notebook_names() -> list[str]:
 
 
 def machine_summary() -> str:
-    """One line: CPU model, cores, memory, Python and torch versions."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    """One line: CPU model (with family, model and torch's vector instruction set, which decide the
+    bits of every trained model), cores, memory, Python and torch versions."""
+    from mmlkit.results.store import environment
+
+    env = environment()
+    cpu = env.get("cpu") or platform.processor() or platform.machine()
+    if env.get("cpu_capability"):
+        cpu = f"{cpu}, {env['cpu_capability']}"
     mem = ""
     try:
         kb = int(Path("/proc/meminfo").read_text().split()[1])
@@ -190,7 +189,7 @@ def _other_install_text(out_dir: Path) -> str:
                 f"accuracy, this run's {_stand_in(out_dir / 'tables')}, and its README compares notebook 01's "
                 "numbers with this run's.")
     return (f"The previous full run of this regime (`{PREVIOUS_RUN}/`, an earlier machine with the packages "
-            f"the registry served then) trained the same configs to other weights: its image stand-in reached "
+            f"the registry served then) trained the same configs: its image stand-in reached "
             f"{_stand_in(prev / 'tables')} held-out accuracy, this run's {_stand_in(out_dir / 'tables')}; "
             "\"The same regime, another install\" above sets the two runs' verdicts side by side. On yet another "
             "machine expect the same: other digits, each headline number within about its seed interval.")
@@ -203,10 +202,11 @@ def _another_install_section(out_dir: Path) -> str:
     return f"""### The same regime, another install
 
 The previous full run of this regime (`{PREVIOUS_RUN}/`: 2026-12-02, in the repository's own
-folder, on an earlier machine whose packages were installed as the registry served them, before
-`constraints.txt` pinned them) trained the same run configs; only their checkpoint paths (the
-clone's folder) and the floating-point bits of every trained model differ (see "Reproducing
-these numbers"). Its verdicts against this run's:
+folder, on an AVX-512 host whose packages were installed as the registry served them, the
+versions `constraints.txt` pins now) trained the same run configs. Where this run's host has the
+same vector instruction set (`cpu_capability` in each run's `run.json`), every model has the same
+bits and every verdict below must agree; on an AVX2 host every model differs in its bits (see
+"Reproducing these numbers"). Its verdicts against this run's:
 
 {_verdict_changes_text(out_dir, PREVIOUS_RUN)}
 """
@@ -383,7 +383,7 @@ model to the same weights there. Checked for the first v0.2 regime (commit 83bd7
 and its RGB,Flow cohort with every logged loss and accuracy of all 40 epochs equal to the stored
 run's, to the last digit. {_same_install_text(out_dir)}
 
-On another install the bits differ. {_other_install_text(out_dir)}
+On a host with another vector instruction set (AVX2 rather than AVX-512) the bits differ. {_other_install_text(out_dir)}
 `constraints.txt` pins every package `./run_all.sh` installs, and every stored run records the
 CPU model, torch's vector instruction set and the numeric packages' versions
 (`mmlkit.results.store.environment`), so that a reader can tell which case a rerun is in.

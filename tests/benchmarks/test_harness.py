@@ -39,3 +39,14 @@ def test_quick_run_writes_json(tmp_path, capsys):
     assert all({"group", "name", "value", "unit"} <= set(r) for r in out["rows"])
     assert "value" in capsys.readouterr().out
     assert code in (0, 1)  # 1 only when a target is missed; the JSON is written either way
+
+
+@pytest.mark.slow
+def test_data_bench_holds_the_in_process_loader_to_the_target_and_reports_the_worker_path():
+    from benchmarks import bench_data
+
+    rows = {r["name"]: r for r in bench_data.rows(quick=True)}
+    inproc = rows["loader packed RGBDiff (in-process)"]
+    assert inproc["value"] > 0 and "in the training process" in inproc["notes"]
+    assert inproc["ok"] == (inproc["value"] >= bench_data.PACKED_TARGET) and "2x" in inproc["target"]
+    assert rows["loader packed RGBDiff"]["ok"] is None and "1 worker" in rows["loader packed RGBDiff"]["notes"]

@@ -71,3 +71,12 @@ def test_write_readme_shows_the_stage2_fit_evidence_when_present(tmp_path):
     (tmp_path / "stage2_fit.md").write_text("| peer | peer train top-1 |\n|---|---|\n| Flow | 89.8 |\n")
     text = write_readme(tmp_path, record, argparse.Namespace()).read_text()
     assert "| Flow | 89.8 |" in text.split("## Is the experiment valid?")[1].split("## Headline")[0]
+
+
+def test_machine_summary_names_the_vector_instruction_set_that_decides_the_bits():
+    import torch
+
+    from mmlkit.results.reproduce import machine_summary
+
+    line = machine_summary()
+    assert torch.backends.cpu.get_cpu_capability() in line and "cores" in line and torch.__version__ in line
