@@ -13,7 +13,7 @@ import time
 import torch
 
 
-def train_clips_per_s(profile: str = "default", steps: int = 8, warmup: int = 2) -> float:
+def train_clips_per_s(profile: str = "default", steps: int = 20, warmup: int = 3) -> float:
     """Median training throughput (clips/s) of the RGB model of ``profile``, on random tensors.
 
     One step is the forward, backward and SGD update of a batch of ``batch_size`` clips of

@@ -66,21 +66,10 @@ def test_load_cost_missing_and_broken(tmp_path):
     assert ic.load_cost(bad)["results"][0]["median_ms"] == 4.0
 
 
-def _tool():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "tools" / "accuracy_vs_cost_from_tables.py"
-    spec = importlib.util.spec_from_file_location("accuracy_vs_cost_from_tables", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_a_stored_headline_without_per_seed_scores_gives_the_same_table(tmp_path):
+def test_a_stored_headline_without_per_seed_scores_gives_the_same_table(tmp_path, load_tool):
     """tools/accuracy_vs_cost_from_tables.py: a headline's mean ± std, with or without its
     ``inference`` column, joins with the cost as the per-seed path does."""
-    tool = _tool()
+    tool = load_tool("accuracy_vs_cost_from_tables")
     per_seed, _ = ic.accuracy_vs_cost(_acc(), _doc(), "default", "farneback")
     old = pd.DataFrame({"experiment": ["RGB alone", "MML RGB,Flow: RGB", "(2 models) RGB + Flow ensemble",
                                        "RGB, random sampling, both-views test"],

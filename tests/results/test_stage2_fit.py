@@ -1,23 +1,13 @@
 """tools/stage2_fit.py: the peer-fit evidence for a shorter stage 2 (smoke profile, one epoch)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 
-def _tool():
-    path = Path(__file__).resolve().parents[2] / "tools" / "stage2_fit.py"
-    spec = importlib.util.spec_from_file_location("stage2_fit", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.mark.slow
-def test_reports_the_peer_fit_against_the_criterion(tmp_path):
-    tool = _tool()
+def test_reports_the_peer_fit_against_the_criterion(tmp_path, load_tool):
+    tool = load_tool("stage2_fit")
     out = tmp_path / "out"
     assert tool.main(["Flow", "--epochs", "1", "--seeds", "0", "--profile", "smoke",
                       "--results-dir", str(tmp_path / "store"), "--out", str(out)]) == 0
