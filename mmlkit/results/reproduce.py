@@ -170,6 +170,15 @@ def _same_install_text(out_dir: Path) -> str:
             "byte-identical** to this run's.")
 
 
+def _fresh_avx512_text(out_dir: Path) -> str:
+    """The whole-notebook check on an AVX-512 host, when its record (``fresh-avx512/``) is present."""
+    if not (out_dir / "fresh-avx512" / "README.md").exists():
+        return ""
+    return (" `fresh-avx512/` records `./run_all.sh` from scratch in a fresh clone on an AVX-512 host (2026-12-02): "
+            "every table and figure of notebooks 00-02 came out byte-identical to the `papers_results/` of "
+            "commit 0481c90.")
+
+
 def _stand_in(folder: Path) -> str:
     p = folder / "baselines_pretraining.csv"
     if not p.exists():
@@ -381,7 +390,7 @@ one set of packages, so rerunning `./run_all.sh` after deleting `results/default
 model to the same weights there. Checked for the first v0.2 regime (commit 83bd7bb):
 `papermill notebooks/mml_rgb_flow.ipynb` in a fresh clone retrained seed 0's RGB stage-1 model
 and its RGB,Flow cohort with every logged loss and accuracy of all 40 epochs equal to the stored
-run's, to the last digit. {_same_install_text(out_dir)}
+run's, to the last digit. {_same_install_text(out_dir)}{_fresh_avx512_text(out_dir)}
 
 On a host with another vector instruction set (AVX2 rather than AVX-512) the bits differ. {_other_install_text(out_dir)}
 `constraints.txt` pins every package `./run_all.sh` installs, and every stored run records the

@@ -80,3 +80,15 @@ def test_machine_summary_names_the_vector_instruction_set_that_decides_the_bits(
 
     line = machine_summary()
     assert torch.backends.cpu.get_cpu_capability() in line and "cores" in line and torch.__version__ in line
+
+
+def test_write_readme_cites_the_avx512_from_scratch_check_only_when_recorded(tmp_path):
+    record = {"full_run": {"notebooks": {"00_data_tour": 60.0}, "wall_s": 600.0, "peak_rss_gib": 1.5,
+                           "machine": "test machine", "date": "2026-12-02",
+                           "parameters": {"profile": "default", "seeds": [0], "dataset": "synthetic"}},
+              "reruns": []}
+    assert "fresh-avx512" not in write_readme(tmp_path, record, argparse.Namespace()).read_text()
+    (tmp_path / "fresh-avx512").mkdir()
+    (tmp_path / "fresh-avx512" / "README.md").write_text("# check\n")
+    text = write_readme(tmp_path, record, argparse.Namespace()).read_text()
+    assert "`fresh-avx512/` records" in text.split("## Reproducing these numbers")[1]
