@@ -14,6 +14,14 @@ def _claims(rows):
     return pd.DataFrame(rows, columns=COLS)
 
 
+def _record(**full):
+    """A timings.json record of one full run, with ``full`` added to its ``full_run``."""
+    return {"full_run": {"notebooks": {"00_data_tour": 60.0}, "wall_s": 600.0, "peak_rss_gib": 1.5,
+                         "machine": "test machine", "date": "2026-12-02",
+                         "parameters": {"profile": "default", "seeds": [0], "dataset": "synthetic"}, **full},
+            "reruns": []}
+
+
 def test_compare_verdicts_matches_rows_by_comparison_and_marks_only_changed_verdicts():
     before = _claims([("C1", "ens beats RGB", "e", "r", "+9.4 ± 1.1", "holds"),
                       ("C3", "MML beats RGB", "m", "r", "-0.7 ± 1.7", "inconclusive"),
@@ -53,20 +61,14 @@ def test_write_readme_renders_with_the_previous_run_and_without_it(tmp_path):
 
 
 def test_write_readme_states_the_host_speed_when_recorded(tmp_path):
-    record = {"full_run": {"notebooks": {"00_data_tour": 60.0}, "wall_s": 600.0, "peak_rss_gib": 1.5,
-                           "machine": "test machine", "date": "2026-12-02",
-                           "parameters": {"profile": "default", "seeds": [0], "dataset": "synthetic"}},
-              "reruns": []}
+    record = _record()
     assert "clips/s" not in write_readme(tmp_path, record, argparse.Namespace()).read_text()  # an old record
     record["full_run"]["host_train_clips_per_s"] = [412.3, 398.9]
     assert "at 412 and 399 clips/s before and after" in write_readme(tmp_path, record, argparse.Namespace()).read_text()
 
 
 def test_write_readme_shows_the_stage2_fit_evidence_when_present(tmp_path):
-    record = {"full_run": {"notebooks": {"00_data_tour": 60.0}, "wall_s": 600.0, "peak_rss_gib": 1.5,
-                           "machine": "test machine", "date": "2026-12-02",
-                           "parameters": {"profile": "default", "seeds": [0], "dataset": "synthetic"}},
-              "reruns": []}
+    record = _record()
     assert "peer train top-1" not in write_readme(tmp_path, record, argparse.Namespace()).read_text()
     (tmp_path / "stage2_fit.md").write_text("| peer | peer train top-1 |\n|---|---|\n| Flow | 89.8 |\n")
     text = write_readme(tmp_path, record, argparse.Namespace()).read_text()
@@ -83,10 +85,7 @@ def test_machine_summary_names_the_vector_instruction_set_that_decides_the_bits(
 
 
 def test_write_readme_cites_the_avx512_from_scratch_check_only_when_recorded(tmp_path):
-    record = {"full_run": {"notebooks": {"00_data_tour": 60.0}, "wall_s": 600.0, "peak_rss_gib": 1.5,
-                           "machine": "test machine", "date": "2026-12-02",
-                           "parameters": {"profile": "default", "seeds": [0], "dataset": "synthetic"}},
-              "reruns": []}
+    record = _record()
     assert "fresh-avx512" not in write_readme(tmp_path, record, argparse.Namespace()).read_text()
     (tmp_path / "fresh-avx512").mkdir()
     (tmp_path / "fresh-avx512" / "README.md").write_text("# check\n")
