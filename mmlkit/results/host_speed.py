@@ -1,9 +1,9 @@
 """How fast this host trains the profile's model: the yardstick for wall times measured elsewhere.
 
-The same 2-core machine type has trained the default model at 2.6 s and at 5.0 s an RGB epoch on
-different days (shared hosts), so a wall time means little without the speed it was measured at.
-``./run_all.sh`` records this probe before and after the notebooks (``timings.json``), and the
-README scales its budget by it.
+The same 2-core machine type has come with two CPUs, and an RGB epoch of the default profile took
+2.2 s on one (AVX-512) and 5.0 s on the other (AVX2), so a wall time means little without the
+speed it was measured at. ``./run_all.sh`` records this probe before and after the notebooks
+(``timings.json``), and papers_results' README states it beside the wall time.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def train_clips_per_s(profile: str = "default", steps: int = 20, warmup: int = 3
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        member = make_member(cfg, 0, "RGB", 29, torch.device("cpu"))
+        member = make_member(cfg, 0, "RGB", 29, torch.device("cpu"))  # 29 classes: the head's size barely matters
         net, opt = member.model, member.optimizer
         net.train()
         g = torch.Generator().manual_seed(0)
