@@ -28,9 +28,9 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 from mmlkit.models import TSN, TemporalShift, param_groups, temporal_shift
+from mmlkit.results.host_speed import median_step_seconds
 
 
 def _rss_bytes() -> tuple[int, str]:
@@ -45,17 +45,6 @@ def _rss_bytes() -> tuple[int, str]:
 def _maxrss_bytes() -> int:
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r if sys.platform == "darwin" else r * 1024  # Linux reports KiB
-
-
-def _step_time(model, opt, x, y, steps: int) -> float:
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _shift_op_time(shapes: list[tuple], reps: int) -> float:
@@ -96,10 +85,10 @@ def _measure(name: str, arch: str, t: int, size: int, batch: int, steps: int, ab
              for m in model.modules() if isinstance(m, TemporalShift)]
     rss0, how = _rss_bytes()
     peak0 = _maxrss_bytes()
-    _step_time(model, opt, x, y, 1)  # warm-up, records the shift's input shapes
+    median_step_seconds(model, opt, x, y, 1)  # warm-up, records the shift's input shapes
     for h in hooks:
         h.remove()
-    step = _step_time(model, opt, x, y, steps)
+    step = median_step_seconds(model, opt, x, y, steps)
     peak = _maxrss_bytes()
     mem_note = f"ru_maxrss after the steps - RSS before the warm-up step ({how})"
     if peak <= peak0:
@@ -110,7 +99,7 @@ def _measure(name: str, arch: str, t: int, size: int, batch: int, steps: int, ab
         for m in model.modules():
             if isinstance(m, TemporalShift):
                 m.forward = m.net.forward  # identity in place of the shift
-        no_shift = _step_time(model, opt, x, y, steps)
+        no_shift = median_step_seconds(model, opt, x, y, steps)
         notes += f"; ablation: step without shift {no_shift * 1e3:.0f} ms ({(step - no_shift) / step:+.1%})"
     share = op / step
     size_txt = f"T={t} {size}x{size} B={batch}, {torch.get_num_threads()} threads"

@@ -8,6 +8,7 @@ speed it was measured at. ``./run_all.sh`` records this probe before and after t
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import torch
@@ -46,15 +47,23 @@ def train_clips_per_s(profile: str = "default", steps: int = 20, warmup: int = 3
         b, t, s = cfg.optim.batch_size, cfg.data.num_segments, cfg.data.input_size
         x = torch.randn(b, t, 3, s, s, generator=g)  # (B, T, C, H, W), as the loader gives it
         y = torch.randint(29, (b,), generator=g)
-        times = []
-        for i in range(warmup + steps):
-            t0 = time.perf_counter()
-            opt.zero_grad(set_to_none=True)
-            torch.nn.functional.cross_entropy(net(x), y).backward()
-            opt.step()
-            if i >= warmup:
-                times.append(time.perf_counter() - t0)
+        median_step_seconds(net, opt, x, y, warmup)  # untimed: allocator and oneDNN caches
+        step = median_step_seconds(net, opt, x, y, steps)
     finally:
         torch.set_num_threads(before)
-    times.sort()
-    return b / times[len(times) // 2]
+    return b / step
+
+
+def median_step_seconds(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
+                        y: torch.Tensor, steps: int) -> float:
+    """Median wall time (s) of ``steps`` training steps: zero_grad, cross-entropy forward and
+    backward, optimizer step, on the batch ``x`` (model input) with labels ``y`` (B,).
+    ``steps=0`` runs nothing and returns NaN."""
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) if times else float("nan")
