@@ -179,6 +179,22 @@ def _fresh_avx512_text(out_dir: Path) -> str:
             "commit 0481c90.")
 
 
+def _stage2_fit_text(out_dir: Path) -> str:
+    """The tried shorter stage 2 (``stage2_fit.md``/``.json`` of ``tools/stage2_fit.py``), with what
+    its rows say: whether the peer fit its training videos on every seed."""
+    md, rows = out_dir / "stage2_fit.md", out_dir / "stage2_fit.json"
+    if not (md.exists() and rows.exists()):
+        return ""
+    from mmlkit.results.validity import FIT_TOP1
+
+    tried = json.loads(rows.read_text())
+    fit = sum(r["peer train top-1"] >= FIT_TOP1 for r in tried)
+    outcome = ("The peer fit its training videos on every seed." if fit == len(tried) else
+               f"It stays at the full schedule: the peer fit its training videos on {fit} of {len(tried)} seeds.")
+    return ("\nA shorter stage 2 was tried to save time (`tools/stage2_fit.py`; only the peer's fit was read, "
+            f"not the RGB model's or any claim). {outcome}\n\n" + md.read_text().strip() + "\n")
+
+
 def _stand_in(folder: Path) -> str:
     p = folder / "baselines_pretraining.csv"
     if not p.exists():
@@ -239,11 +255,7 @@ def write_readme(out_dir: Path, record: dict, args: argparse.Namespace) -> Path:
     old_claims = old.read_text().strip() if old.exists() else "_(not available)_"
     flow40 = out_dir / "v0.2-flow40" / "claims.md"
     flow40_claims = flow40.read_text().strip() if flow40.exists() else "_(not available)_"
-    stage2 = out_dir / "stage2_fit.md"
-    stage2_text = "" if not stage2.exists() else (
-        "\nA shorter stage 2 was tried to save time (`tools/stage2_fit.py`; only the peer's fit was read, "
-        "not the RGB model's or any claim). It stays at the full schedule because the peer did not fit "
-        "its training videos on every seed:\n\n" + stage2.read_text().strip() + "\n")
+    stage2_text = _stage2_fit_text(out_dir)
     replay = out_dir / "plateau_replay.md"
     replay_text = "" if not replay.exists() else (
         "\nValidation runs every 4 epochs, so the last-quarter window of a 40-epoch model starts at epoch 28, "

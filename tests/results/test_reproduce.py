@@ -71,8 +71,12 @@ def test_write_readme_shows_the_stage2_fit_evidence_when_present(tmp_path):
     record = _record()
     assert "peer train top-1" not in write_readme(tmp_path, record, argparse.Namespace()).read_text()
     (tmp_path / "stage2_fit.md").write_text("| peer | peer train top-1 |\n|---|---|\n| Flow | 89.8 |\n")
+    (tmp_path / "stage2_fit.json").write_text('[{"peer train top-1": 93.9}, {"peer train top-1": 89.8}]')
     text = write_readme(tmp_path, record, argparse.Namespace()).read_text()
-    assert "| Flow | 89.8 |" in text.split("## Is the experiment valid?")[1].split("## Headline")[0]
+    section = text.split("## Is the experiment valid?")[1].split("## Headline")[0]
+    assert "| Flow | 89.8 |" in section and "fit its training videos on 1 of 2 seeds" in section
+    (tmp_path / "stage2_fit.json").write_text('[{"peer train top-1": 93.9}]')
+    assert "fit its training videos on every seed" in write_readme(tmp_path, record, argparse.Namespace()).read_text()
 
 
 def test_machine_summary_names_the_vector_instruction_set_that_decides_the_bits():
