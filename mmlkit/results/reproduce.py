@@ -277,12 +277,18 @@ def write_readme(out_dir: Path, record: dict, args: argparse.Namespace) -> Path:
     compute_text = compute.read_text().strip() if compute.exists() else \
         ("_(not summed for this run: run `tools/run_costs.py` against its store; the top-level README's "
          "\"Measured\" has the from-scratch cost)_")
+    if not compute.exists() and full.get("runs_trained") and not full.get("runs_reused"):
+        compute_text = ("_(this run trained everything from an empty store, so the wall time at the top is the "
+                        "from-scratch cost; `tools/run_costs.py` against its store splits it by run)_")
     reused = (" Runs already in the results store are never retrained, so a rerun's wall time is not a fresh "
               "machine's: see \"Reproducing\" below for the from-scratch cost.")
-    if "runs_trained" in full:
+    if "runs_trained" in full and full["runs_reused"]:
         reused = (f" This invocation trained {full['runs_trained']} runs; the results store already held "
                   f"{full['runs_reused']} (a stored run is never retrained, so a rerun's wall time is not a "
                   "fresh machine's: see \"Reproducing\" below).")
+    elif "runs_trained" in full:
+        reused = (f" It started from an empty results store and trained all {full['runs_trained']} runs, so this "
+                  "is the from-scratch cost of the notebooks on this host (creating `.venv` not included).")
     from mmlkit.config import profile as profile_config
 
     epochs = profile_config(full["parameters"]["profile"]).optim.epochs

@@ -51,7 +51,7 @@ def test_write_readme_renders_with_the_previous_run_and_without_it(tmp_path):
                            "parameters": {"profile": "default", "seeds": [0, 1, 2], "dataset": "synthetic"}},
               "reruns": []}
     text = write_readme(tmp_path, record, argparse.Namespace()).read_text()
-    assert "This invocation trained 3 runs" in text and "another install" not in text.split("## Reproducing")[0]
+    assert "another install" not in text.split("## Reproducing")[0]
     now = _claims([("C1", "ens beats RGB", "e", "r", "+9.7 ± 1.0", "holds")])
     now.to_csv(tmp_path / "tables" / "claims.csv", index=False)
     (tmp_path / PREVIOUS_RUN).mkdir()
@@ -95,3 +95,15 @@ def test_write_readme_cites_the_avx512_from_scratch_check_only_when_recorded(tmp
     (tmp_path / "fresh-avx512" / "README.md").write_text("# check\n")
     text = write_readme(tmp_path, record, argparse.Namespace()).read_text()
     assert "`fresh-avx512/` records" in text.split("## Reproducing these numbers")[1]
+
+
+def test_write_readme_says_whether_the_wall_time_is_a_from_scratch_cost(tmp_path):
+    scratch = write_readme(tmp_path, _record(runs_trained=3, runs_reused=0), argparse.Namespace()).read_text()
+    assert "trained all 3 runs, so this is the from-scratch cost" in scratch
+    assert "the wall time at the top is the from-scratch cost" in scratch.split("## Reproducing these numbers")[1]
+    rerun = write_readme(tmp_path, _record(runs_trained=1, runs_reused=2), argparse.Namespace()).read_text()
+    assert "This invocation trained 1 runs; the results store already held 2" in rerun
+    assert "from-scratch cost" not in rerun.split("## Reproducing these numbers")[0]
+    (tmp_path / "compute.md").write_text("| notebook | runs |\n")
+    assert "| notebook | runs |" in write_readme(tmp_path, _record(runs_trained=3, runs_reused=0),
+                                                  argparse.Namespace()).read_text()
