@@ -25,7 +25,7 @@ def test_probe_rejects_no_steps_and_an_unknown_profile():
 
 
 def test_probe_reports_the_fastest_step_not_the_median(monkeypatch):
-    """Shared hosts slow some steps down; the fastest step is what the CPU itself can do."""
+    """A host slows some steps down now and then; the fastest step is what the CPU itself can do."""
     import mmlkit.results.host_speed as hs
 
     calls = []
