@@ -14,7 +14,7 @@ _EXPORTS: dict[str, str] = {
     # dataset.py
     "ClipDataset": "dataset", "build_dataset": "dataset", "class_names": "dataset",
     "collate": "dataset", "make_loader": "dataset", "num_classes": "dataset",
-    "resolve_root": "dataset",
+    "resolve_root": "dataset", "scoring_split": "dataset",
     # sampling.py
     "train_indices": "sampling", "test_indices": "sampling", "expand_segments": "sampling",
     "base_geometry": "sampling", "modality_indices": "sampling",

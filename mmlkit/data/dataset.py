@@ -292,6 +292,28 @@ def class_names(data_cfg: DataConfig) -> list[str]:
     return sthv2.class_names(_labels(data_cfg))
 
 
+def scoring_split(data_cfg: DataConfig, which: str) -> str:
+    """The split name an evaluation's ``which`` (``EvalConfig.split``) reads.
+
+    ``train`` and ``val`` are the data's ``train_split`` and ``val_split``; ``heldout`` is the
+    labelled held-out split ``something-something-v2-heldout.json`` where the data has one (the
+    embedded benchmark), else ``val_split`` (real SSv2, whose test labels are not public: the
+    paper reports on its validation set).
+
+    Raises:
+        ValueError: ``which`` is none of these.
+    """
+    from mmlkit.data import sthv2
+
+    if which == "train":
+        return data_cfg.train_split
+    if which == "val":
+        return data_cfg.val_split
+    if which == "heldout":
+        return "heldout" if sthv2.split_path(resolve_root(data_cfg), "heldout").is_file() else data_cfg.val_split
+    raise ValueError(f"evaluation split {which!r} must be 'train', 'val' or 'heldout'")
+
+
 def build_dataset(data_cfg: DataConfig, split: str, modalities: Sequence[str] | str, train: bool,
                   seed: int, eval_cfg: EvalConfig | None = None) -> ClipDataset:
     """The :class:`ClipDataset` of one split of the data set ``data_cfg`` names.

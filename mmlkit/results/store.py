@@ -38,6 +38,7 @@ import pandas as pd
 from mmlkit.config import EvalConfig, PretrainConfig, RunConfig, model_name
 from mmlkit.errors import MmlkitError
 from mmlkit.fileio import write_json
+from mmlkit.results.runlock import run_lock
 from mmlkit.runtime import torch_threads
 
 #: Bump when what a run folder means changes (training or scoring semantics): old runs are not reused.
@@ -329,11 +330,12 @@ class RunStore:
 
 def pretrain_key(cfg: PretrainConfig) -> dict[str, Any]:
     """Everything the stand-in's weights depend on: its config, the generator's version and the
-    preset's numbers (a preset of the same name may change between generator versions)."""
+    preset's numbers (a preset of the same name may change between generator versions), less the
+    held-out split's size, which no training image depends on (:func:`mmlkit.data.synthetic.identity`)."""
     from mmlkit.data import synthetic
 
     return {"config": cfg.to_dict(), "generator_version": synthetic.GENERATOR_VERSION,
-            "preset": asdict(synthetic.get_preset(cfg.preset)), "store_version": STORE_VERSION}
+            "preset": synthetic.identity(synthetic.get_preset(cfg.preset)), "store_version": STORE_VERSION}
 
 
 def pretrain_hash(cfg: PretrainConfig) -> str:
@@ -357,21 +359,24 @@ def load_or_pretrain(cfg: PretrainConfig, store: RunStore, progress: bool = True
     info = _read_json(folder / "pretrain.json")
     if info is not None and (folder / "backbone.pt").exists():
         return {**info, "path": str(folder / "backbone.pt")}
-    folder.mkdir(parents=True, exist_ok=True)
-    res = pretrain_image_backbone(cfg, folder / "backbone.pt", progress=progress)
-    info = {**res, "path": str(folder / "backbone.pt"), "hash": pretrain_hash(cfg), "key": pretrain_key(cfg),
-            "env": environment()}
-    write_json(folder / "pretrain.json", info)
-    return info
+    with run_lock(folder, what="pretrained"):  # another process may be pretraining it: wait, then read
+        info = _read_json(folder / "pretrain.json")
+        if info is not None and (folder / "backbone.pt").exists():
+            return {**info, "path": str(folder / "backbone.pt")}
+        res = pretrain_image_backbone(cfg, folder / "backbone.pt", progress=progress)
+        info = {**res, "path": str(folder / "backbone.pt"), "hash": pretrain_hash(cfg), "key": pretrain_key(cfg),
+                "env": environment()}
+        write_json(folder / "pretrain.json", info)
+        return info
 
 
 def _default_scorer(cfg: RunConfig, checkpoint: Path, index: int, eval_cfg: EvalConfig, progress: bool):
-    from mmlkit.data import build_dataset, make_loader
+    from mmlkit.data import build_dataset, make_loader, scoring_split
     from mmlkit.evaluation import score_model, view_plan
     from mmlkit.models import load_checkpoint
 
     model = load_checkpoint(checkpoint)
-    split = cfg.data.train_split if eval_cfg.split == "train" else cfg.data.val_split
+    split = scoring_split(cfg.data, eval_cfg.split)
     ds = build_dataset(cfg.data, split, (model.modality,), train=False, seed=cfg.seed,
                        eval_cfg=eval_cfg)
     loader = make_loader(ds, batch_size=eval_cfg.batch_size, shuffle=False, seed=cfg.seed, epoch=0,
@@ -386,6 +391,9 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
                 scorer: Scorer | None = None) -> Run:
     """The stored run of ``cfg``: trained (or resumed) if unfinished, scored for each plan if missing.
 
+    The work is done holding the run folder's :func:`~mmlkit.results.runlock.run_lock`: a second
+    process asking for the same run says so on one line, waits, then finds it done and reads it.
+
     Args:
         cfg: the run's config; its hash addresses the run folder.
         store: where runs live.
@@ -395,7 +403,8 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
         train_fn: ``train(cfg, out_dir, resume=True, progress=...)`` (default
             :func:`mmlkit.training.train`); injectable for tests.
         scorer: ``(cfg, checkpoint, index, eval_cfg, progress) -> Scores`` (default: the last
-            checkpoint on ``cfg.data.val_split`` through :func:`mmlkit.evaluation.score_model`).
+            checkpoint on the plan's split, :func:`mmlkit.data.scoring_split`, through
+            :func:`mmlkit.evaluation.score_model`).
 
     Returns:
         The :class:`Run`.
@@ -406,6 +415,13 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
     """
     run = store.get(cfg)
     run.dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(run.dir, what="trained and scored"):  # one process per run: a second one waits, then reads
+        return _train_and_score(run, cfg, eval_plans, progress, train_fn, scorer)
+
+
+def _train_and_score(run: Run, cfg: RunConfig, eval_plans: dict[str, EvalConfig] | None, progress: bool,
+                     train_fn: Callable[..., Any] | None, scorer: Scorer | None) -> Run:
+    """:func:`load_or_run`'s work in ``run.dir``, done while holding its :func:`run_lock`."""
     stored = _read_json(run.dir / "config.json")
     if stored is not None and portable_config(RunConfig.from_dict(stored)) != portable_config(cfg):
         raise StoreError(f"{run.dir / 'config.json'} holds another config than the one addressing it; "

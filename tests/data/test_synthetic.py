@@ -51,7 +51,7 @@ def test_layout_and_json_are_ssv2(smoke):
     assert labels == {strip(c): str(i) for i, c in enumerate(S.CLASSES)}
     assert all("[" not in k and isinstance(v, str) for k, v in labels.items())
     ids = []
-    for split in ("train", "validation"):
+    for split in ("train", "validation", "heldout"):
         recs = json.loads((smoke / SPLIT_FILES[split]).read_text())
         assert len(recs) == len(S.CLASSES) * S.PRESETS["smoke"].per_class(split)
         for r in recs:
@@ -72,7 +72,7 @@ def test_layout_and_json_are_ssv2(smoke):
     meta = json.loads((smoke / "synthetic.json").read_text())
     assert meta["complete"] and meta["seed"] == 0 and meta["preset"]["name"] == "smoke"
     assert meta["version"] == S.GENERATOR_VERSION and meta["classes"] == list(S.CLASSES)
-    assert meta["counts"] == {"train": 58, "validation": 29, "test": 6}
+    assert meta["counts"] == {"train": 58, "validation": 29, "test": 6, "heldout": 58}
     assert set(meta["num_frames"]) == set(ids) and set(meta["test_labels"]) == {r["id"] for r in test}
     assert (smoke / "montage.png").stat().st_size > 1000
 
@@ -233,3 +233,50 @@ def test_generate_with_pack(tmp_path):
         assert np.load(root / "packed" / "rgb" / f"{vid}.npy", mmap_mode="r").shape == (n, 32, 32, 3)
         assert np.load(root / "packed" / "flow" / f"{vid}.npy", mmap_mode="r").shape == (n - 1, 32, 32, 2)
     assert S.is_complete(root, tiny, 2, pack=True)
+
+
+# ----------------------------------------------------------------------------- the held-out split
+def test_heldout_split_leaves_every_other_clip_unchanged():
+    from mmlkit.data.synthetic.plan import _plan
+
+    P = S.PRESETS["smoke"]
+    without = _plan(dataclasses.replace(P, heldout_per_class=0), 0)
+    withit = _plan(P, 0)
+    assert withit[:len(without)] == without  # same splits, indices, classes and ids
+    extra = withit[len(without):]
+    assert {s for s, *_ in extra} == {"heldout"} and len(extra) == P.heldout_per_class * len(P.classes)
+    assert min(int(v) for *_, v in extra) > max(int(v) for *_, v in without)
+    assert S.identity(P) == S.identity(dataclasses.replace(P, heldout_per_class=50))
+    assert S.identity(P) != S.identity(dataclasses.replace(P, val_per_class=3))
+
+
+def test_a_folder_without_heldout_is_completed_not_replaced(tmp_path):
+    P = S.PRESETS["smoke"]
+    old = dataclasses.replace(P, heldout_per_class=0)
+    S.generate(tmp_path, old, seed=1, workers=1, montage=False, pack=False, progress=False)
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "videos").glob("*.webm")}
+    assert S.is_complete(tmp_path, old, 1, pack=False) and not S.is_complete(tmp_path, P, 1, pack=False)
+    S.generate(tmp_path, P, seed=1, workers=1, montage=False, pack=False, progress=False)
+    assert S.is_complete(tmp_path, P, 1, pack=False)
+    after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "videos").glob("*.webm")}
+    assert {k: after[k] for k in before} == before  # nothing re-rendered
+    assert len(after) - len(before) == P.heldout_per_class * len(P.classes)
+    with pytest.raises(DataError, match="another synthetic data set"):  # a real difference still refuses
+        S.generate(tmp_path, dataclasses.replace(P, val_per_class=2), seed=1, workers=1, pack=False, progress=False)
+
+
+def test_scoring_split_reads_heldout_where_there_is_one(smoke, tmp_path):
+    import shutil
+
+    from mmlkit.config import DataConfig
+    from mmlkit.data import scoring_split
+
+    cfg = DataConfig(dataset=str(smoke), root=str(smoke), synth_preset="smoke")
+    assert [scoring_split(cfg, w) for w in ("train", "val", "heldout")] == ["train", "validation", "heldout"]
+    ssv2 = tmp_path / "ssv2"  # the official layout has no held-out file: the validation set, as in the paper
+    ssv2.mkdir()
+    for name in ("labels.json", SPLIT_FILES["train"], SPLIT_FILES["validation"]):
+        shutil.copy(smoke / name, ssv2 / name)
+    assert scoring_split(DataConfig(dataset=str(ssv2), root=str(ssv2)), "heldout") == "validation"
+    with pytest.raises(ValueError, match="'heldout'"):
+        scoring_split(cfg, "test")

@@ -38,7 +38,8 @@ from mmlkit.data.synthetic.drawing import SHAPES
 from mmlkit.data.synthetic.images import IMAGE_CLASSES, render_images
 from mmlkit.data.synthetic.montage import write_montage
 from mmlkit.data.synthetic.motions import LEFT_RIGHT_PAIRS, STATE_CHANGE_CLASSES, TIME_REVERSED_PAIRS
-from mmlkit.data.synthetic.presets import CLASSES, GENERATOR_VERSION, PRESETS, SPLITS, SynthPreset, clip_rng, get_preset
+from mmlkit.data.synthetic.presets import (ADDITIVE_FIELDS, CLASSES, GENERATOR_VERSION, PRESETS, SPLITS, SynthPreset,
+                                           clip_rng, get_preset, identity)
 from mmlkit.data.synthetic.registry import (MOTIONS, STATES, Motion, Scene, get_motion, left_right_pairs, motion,
                                             state_change_classes, time_reversed_pairs)
 from mmlkit.data.synthetic.render import ground_truth_flow, render_clip
@@ -56,7 +57,7 @@ from mmlkit.data.synthetic.writer import _write_clip  # noqa: F401
 
 __all__ = [
     "CLASSES", "GENERATOR_VERSION", "IMAGE_CLASSES", "LEFT_RIGHT_PAIRS", "MOTIONS", "Motion", "PRESETS", "SHAPES",
-    "SPLITS", "STATES", "STATE_CHANGE_CLASSES", "Scene", "SynthPreset", "TIME_REVERSED_PAIRS", "clip_rng",
+    "SPLITS", "ADDITIVE_FIELDS", "identity", "STATES", "STATE_CHANGE_CLASSES", "Scene", "SynthPreset", "TIME_REVERSED_PAIRS", "clip_rng",
     "default_root", "encode_webm", "ensure_synthetic", "generate", "get_motion", "get_preset",
     "ground_truth_flow", "is_complete", "left_right_pairs", "motion", "render_clip", "render_images",
     "state_change_classes", "time_reversed_pairs", "write_montage",

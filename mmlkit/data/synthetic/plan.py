@@ -20,19 +20,23 @@ def _fill(template: str, names: list[str]) -> str:
 
 def _plan(P: SynthPreset, seed: int) -> list[tuple[str, int, int, str]]:
     """Every clip as (split, index, class, id). Classes are shuffled within each split and ids
-    are a shuffled range over all splits, so neither an index nor an id reveals the class."""
+    are a shuffled range, so neither an index nor an id reveals the class. The held-out split's
+    ids are a shuffled range after every other split's, so that adding it (or changing its size)
+    leaves every other clip's id as it was."""
     k = len(P.classes)
-    per = []
+    per = {}
     for s in SPLITS:
         classes = np.repeat(np.arange(k), P.per_class(s))
         if s == "test" and P.test_clips is not None:
             classes = np.arange(P.test_clips) % k
-        per.append((s, np.random.default_rng([int(seed), 100 + _SPLIT_CODE[s]]).permutation(classes)))
-    total = sum(len(c) for _, c in per)
+        per[s] = np.random.default_rng([int(seed), 100 + _SPLIT_CODE[s]]).permutation(classes)
+    first = [s for s in SPLITS if s != "heldout"]
+    total = sum(len(per[s]) for s in first)
     ids = np.random.default_rng([int(seed), 200]).permutation(total) + 1
+    ids = np.concatenate([ids, total + 1 + np.random.default_rng([int(seed), 201]).permutation(len(per["heldout"]))])
     out, j = [], 0
-    for split, classes in per:
-        for i, c in enumerate(classes):
+    for split in first + ["heldout"]:
+        for i, c in enumerate(per[split]):
             out.append((split, i, int(c), str(int(ids[j]))))
             j += 1
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,8 +10,12 @@ import numpy as np
 from mmlkit.errors import DataError
 
 GENERATOR_VERSION = 2  # 2: default renders at 48 px, packed at 32 (farneback, bound 5); sizes scale with S/32
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
-_SPLIT_CODE = {"train": 0, "validation": 1, "test": 2, "montage": 3}
+SPLITS: tuple[str, ...] = ("train", "validation", "test", "heldout")
+_SPLIT_CODE = {"train": 0, "validation": 1, "test": 2, "montage": 3, "heldout": 4}
+#: Preset fields that only add clips to the held-out split (:data:`SPLITS`' last): they change no
+#: other clip, id or file, so a data set's identity and the image stand-in's key leave them out
+#: (:func:`identity`), and a folder made before the split existed is completed, not replaced.
+ADDITIVE_FIELDS: tuple[str, ...] = ("heldout_per_class",)
 
 #: Class templates (SSv2 style), index = class index. "Rotating ... to the right" is clockwise as
 #: the camera sees it (the top moves right); to the left is counterclockwise. Each template's
@@ -59,6 +64,11 @@ class SynthPreset:
         fps: frames per second written to the webm.
         min_frames, max_frames: clip length range, frames (inclusive).
         train_per_class, val_per_class, test_per_class: clips per class in each split.
+        heldout_per_class: clips per class of the labelled held-out split
+            (``something-something-v2-heldout.json``): the videos every claim is scored on, once
+            per final model, several times larger than the validation split, which stays for
+            the convergence checks during training. Its clips and ids come after the other
+            splits', which it leaves unchanged (:data:`ADDITIVE_FIELDS`).
         test_clips: when set, the test split has this many clips in all (classes round-robin)
             instead of ``test_per_class`` per class.
         classes: class templates (``CLASSES``).
@@ -90,20 +100,27 @@ class SynthPreset:
     distractor_prob: float = 0.5
     crf: int = 6
     test_clips: int | None = None
+    heldout_per_class: int = 0
     pack_size: int | None = None
     flow_method: str = "dis"
     flow_dis_preset: str = "ultrafast"
     flow_bound: float = 20.0
 
     def per_class(self, split: str) -> int:
-        """Clips per class of ``split`` (``train`` | ``validation`` | ``test``)."""
+        """Clips per class of ``split`` (``train`` | ``validation`` | ``test`` | ``heldout``)."""
         return {"train": self.train_per_class, "validation": self.val_per_class,
-                "test": self.test_per_class}[split]
+                "test": self.test_per_class, "heldout": self.heldout_per_class}[split]
+
+
+def identity(P: SynthPreset) -> dict:
+    """The preset's fields that define its data set, without :data:`ADDITIVE_FIELDS`: what a
+    folder's ``synthetic.json`` and the image stand-in's hash are checked against."""
+    return {k: v for k, v in dataclasses.asdict(P).items() if k not in ADDITIVE_FIELDS}
 
 
 PRESETS: dict[str, SynthPreset] = {
     "smoke": SynthPreset("smoke", 32, 32, train_per_class=2, val_per_class=1, test_per_class=0,
-                         min_frames=24, max_frames=36, test_clips=6),
+                         min_frames=24, max_frames=36, test_clips=6, heldout_per_class=2),
     # Rendered at 48 px, flow (farneback) computed there and packed at the 32-px network size:
     # object flow error against the generator's truth is 2.4x lower than DIS at 32 px
     # (benchmarks/bench_flow_quality.py); bound 5 px covers the motion at 32 px (99.9% of object

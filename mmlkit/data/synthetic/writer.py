@@ -18,7 +18,8 @@ from mmlkit.data.paths import remove_stale_tmp
 from mmlkit.data.synthetic.images import IMAGE_CLASSES
 from mmlkit.data.synthetic.montage import write_montage
 from mmlkit.data.synthetic.plan import _clip_length, _plan, labels_json, split_records
-from mmlkit.data.synthetic.presets import GENERATOR_VERSION, SPLITS, SynthPreset, clip_rng, get_preset
+from mmlkit.data.synthetic.presets import (ADDITIVE_FIELDS, GENERATOR_VERSION, SPLITS, SynthPreset, clip_rng,
+                                           get_preset, identity)
 from mmlkit.data.synthetic.render import render_clip
 from mmlkit.errors import DataError
 from mmlkit.fileio import atomic_path, write_json
@@ -92,8 +93,9 @@ def _check_meta(root: Path, meta: dict | None, P: SynthPreset, seed: int) -> Non
             raise DataError(f"{root} is not empty and has no synthetic.json: not a synthetic data set; "
                             "choose an empty or new folder")
         return
-    want = dict(version=GENERATOR_VERSION, preset=dataclasses.asdict(P), seed=int(seed))
+    want = dict(version=GENERATOR_VERSION, preset=identity(P), seed=int(seed))
     have = {key: meta.get(key) for key in want}
+    have["preset"] = {k: v for k, v in (have["preset"] or {}).items() if k not in ADDITIVE_FIELDS} or None
     if json.loads(json.dumps(want)) != have:
         diff = {key: (have[key], want[key]) for key in want if json.loads(json.dumps(want[key])) != have[key]}
         if "preset" in diff:  # keep the message short: name the preset
@@ -195,7 +197,9 @@ def is_complete(root: str | Path, preset: str | SynthPreset, seed: int, pack: bo
     root, P = Path(root), get_preset(preset)
     meta = _read_meta(root)
     _check_meta(root, meta, P, seed)
-    return bool(meta and meta.get("complete") and (meta.get("packed") or not pack))
+    heldout = P.heldout_per_class * len(P.classes)  # a folder made before the split is completed
+    return bool(meta and meta.get("complete") and (meta.get("packed") or not pack)
+                and (meta.get("counts") or {}).get("heldout", 0) == heldout)
 
 
 def ensure_synthetic(root: str | Path | None, preset: str = "default", seed: int = 0, workers: int = 2,

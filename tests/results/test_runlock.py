@@ -1,0 +1,202 @@
+"""One trainer per run: the lock of a store folder (mmlkit.results.runlock) and its use by the store."""
+
+import inspect
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mmlkit.config import pretrain_profile, profile, with_overrides
+from mmlkit.results import runlock
+from mmlkit.results.runlock import run_lock
+from mmlkit.results.store import RunStore, load_or_pretrain, load_or_run
+
+REPO = Path(__file__).resolve().parents[2]
+needs_flock = pytest.mark.skipif(runlock.fcntl is None, reason="flock: POSIX only")
+
+def finish_training(cfg, out_dir):
+    """What training leaves for the store to count a run done: test_store.FakeTrain's checkpoints and
+    done.json (that module is not imported in the child processes: its imports take seconds)."""
+    for i, m in enumerate(cfg.modalities):
+        (out_dir / f"model{i}_{m}.pt").write_bytes(b"x")
+    (out_dir / "done.json").write_text('{"models": []}')
+
+
+# A process asking the store for one smoke run, trained and scored by fakes that note their pid in
+# the run folder. Training touches <root>/training, then takes 1.5 s. With argv[2] == "1" the
+# process first waits for <root>/training: it asks while the other one trains.
+ASK = inspect.getsource(finish_training) + r"""
+import os, sys, time
+from pathlib import Path
+from mmlkit.config import EvalConfig, profile, with_overrides
+from mmlkit.results.store import RunStore, load_or_run
+
+root = Path(sys.argv[1])
+
+def train(cfg, out_dir, **kw):
+    with open(out_dir / "trained_by.txt", "a") as f:
+        f.write(f"{os.getpid()}\n")
+    (root / "training").touch()
+    time.sleep(1.5)
+    finish_training(cfg, out_dir)
+
+class Scores:  # what the store does with a scorer's answer: save it
+    def save(self, path):
+        Path(path).write_bytes(b"scores")
+
+def score(cfg, checkpoint, *args):
+    with open(checkpoint.parent / "scored_by.txt", "a") as f:
+        f.write(f"{os.getpid()}\n")
+    return Scores()
+
+deadline = time.monotonic() + 60
+while sys.argv[2] == "1" and not (root / "training").exists() and time.monotonic() < deadline:
+    time.sleep(0.01)
+cfg = with_overrides(profile("smoke"), modalities=("RGB",), seed=3)
+run = load_or_run(cfg, RunStore(root), eval_plans={"centre": EvalConfig()}, progress=False, train_fn=train,
+                  scorer=score)
+print("done" if run.done and run.plans() == ["centre"] else "NOT DONE", flush=True)
+"""
+
+# A process that takes the lock of argv[1], says "locked", and holds it for a minute.
+HOLD = r"""
+import sys, time
+from mmlkit.results.runlock import run_lock
+with run_lock(sys.argv[1], what="trained"):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def held_elsewhere(folder: Path) -> bool:
+    """Whether ``folder``'s flock is held (a probe through its own descriptor, as another process would)."""
+    fd = os.open(folder / runlock.LOCK_NAME, os.O_RDWR)
+    try:
+        runlock.fcntl.flock(fd, runlock.fcntl.LOCK_EX | runlock.fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the probe's lock, if it got one
+    return False
+
+
+def test_a_second_process_waits_for_the_first_then_only_reads_the_run(tmp_path):
+    root = tmp_path / "store"
+    root.mkdir()
+    procs = [subprocess.Popen([sys.executable, "-c", ASK, str(root), waits], cwd=REPO, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for waits in ("0", "1")]
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0 and out.strip() == "done", err
+    run = RunStore(root).get(with_overrides(profile("smoke"), modalities=("RGB",), seed=3))
+    first = str(procs[0].pid)
+    assert (run.dir / "trained_by.txt").read_text().split() == [first]  # trained once, by the first
+    assert (run.dir / "scored_by.txt").read_text().split() == [first]   # scored once too
+    waiting = [line for line in outs[1][1].splitlines() if "waiting for it to finish" in line]
+    assert len(waiting) == 1, outs[1][1]
+    assert waiting[0].startswith(f"[mmlkit] runs/{run.dir.name}: being trained and scored by pid {first} on ")
+    assert f"(python -c {root}" in waiting[0]  # the holder's command line
+    assert any("lock acquired after waiting" in line for line in outs[1][1].splitlines())
+    assert "waiting" not in outs[0][1]
+
+
+@needs_flock
+def test_a_killed_holders_lock_is_free_at_once(tmp_path):
+    d = tmp_path / "runs" / "RGB_s0_0123456789ab"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(d)], cwd=REPO, text=True, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert held_elsewhere(d)
+        assert json.loads((d / ".lock").read_text())["pid"] == holder.pid  # who holds it, for waiters
+    finally:
+        holder.kill()  # SIGKILL: no cleanup runs in the holder
+        holder.wait()
+        holder.stdout.close()
+    lines = []
+    t0 = time.monotonic()
+    with run_lock(d, what="trained", poll_s=0.05, say=lines.append):
+        assert time.monotonic() - t0 < 1.0 and lines == []  # taken at the first try, no waiting said
+        assert json.loads((d / ".lock").read_text())["pid"] == os.getpid()
+    assert not held_elsewhere(d)
+
+
+@needs_flock
+def test_a_nested_lock_of_the_same_folder_does_not_deadlock(tmp_path):
+    cfg = with_overrides(profile("smoke"), modalities=("RGB",), seed=3)
+    lines, seen = [], {}
+
+    def train(c, out_dir, **kw):  # training that asks for its own run folder again (held by this thread)
+        with run_lock(out_dir, what="trained", poll_s=0.05, say=lines.append):
+            seen["inner"] = held_elsewhere(out_dir)
+        seen["after_inner"] = held_elsewhere(out_dir)  # the inner exit did not release the outer lock
+        finish_training(c, out_dir)
+
+    def ask():
+        seen["run"] = load_or_run(cfg, RunStore(tmp_path), progress=False, train_fn=train)
+
+    t = threading.Thread(target=ask, daemon=True)
+    t.start()
+    t.join(20)
+    assert not t.is_alive(), "a nested run_lock of the folder this thread holds deadlocked"
+    assert seen["inner"] and seen["after_inner"] and seen["run"].done and lines == []
+    assert not held_elsewhere(seen["run"].dir)  # released when load_or_run returned
+
+
+def test_without_fcntl_a_dead_holders_lock_is_taken_over(tmp_path, monkeypatch):
+    monkeypatch.setattr(runlock, "fcntl", None)  # as on Windows: the lock is an O_EXCL file with a pid
+    d = tmp_path / "runs" / "RGB_s0_0123456789ab"
+    d.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    (d / ".lock").write_text(json.dumps({"pid": holder.pid, "host": socket.gethostname(), "since": time.time(),
+                                         "cmd": "python -c sleep", "what": "trained"}))
+    lines, got = [], threading.Event()
+
+    def take():
+        with run_lock(d, what="scored", poll_s=0.05, say=lines.append):
+            got.set()
+            lines.append(json.loads((d / ".lock").read_text())["pid"])
+
+    t = threading.Thread(target=take, daemon=True)
+    try:
+        t.start()
+        assert not got.wait(0.5)  # a live holder is waited for
+    finally:
+        holder.kill()
+        holder.wait()  # reaped: its pid no longer runs
+    assert got.wait(5)
+    t.join(5)
+    assert len(lines) == 4, lines
+    assert lines[0].startswith(f"[mmlkit] runs/{d.name}: being trained by pid {holder.pid} on ")
+    assert "waiting for it to finish" in lines[0]
+    assert "taking over a stale lock" in lines[1] and f"pid {holder.pid} " in lines[1]
+    assert "lock acquired" in lines[2] and lines[3] == os.getpid()
+    assert not (d / ".lock").exists()  # the fallback's lock is the file: deleted on release
+
+
+@needs_flock
+def test_pretraining_holds_the_lock_of_its_folder(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_pretrain(cfg, out_path, progress=True):
+        calls.append(held_elsewhere(Path(out_path).parent))
+        Path(out_path).write_bytes(b"x")
+        return {"path": str(out_path), "heldout_top1": 50.0, "chance": 25.0, "n_heldout": 4, "seconds": 0.0}
+
+    monkeypatch.setattr("mmlkit.training.pretrain_image_backbone", fake_pretrain)
+    store = RunStore(tmp_path)
+    info = load_or_pretrain(pretrain_profile("smoke"), store, progress=False)
+    again = load_or_pretrain(pretrain_profile("smoke"), store, progress=False)
+    assert calls == [True] and again["path"] == info["path"]
+    assert not held_elsewhere(Path(info["path"]).parent)
+
+
+def test_poll_s_must_be_positive(tmp_path):
+    with pytest.raises(ValueError, match="poll_s=0"):
+        with run_lock(tmp_path, what="trained", poll_s=0):
+            pass
