@@ -44,9 +44,10 @@ def summary() -> str:
             "2nd round < 3", "fits (train >= 90)"]
     parts.append(to_markdown(conv[cols]) + "\n")
     claims = pd.read_csv(t / "claims.csv")
-    parts.append("The claims (A - B paired by seed; the verdict reads the t interval over seeds):\n")
-    cols = ["claim", "comparison", "A top-1 (%)", "B top-1 (%)", "A - B", "95% CI (seeds)", "95% CI (seeds × videos)",
-            "verdict"]
+    parts.append("The claims (A - B paired by seed and video; the verdict reads the 95% interval over seeds and "
+                 "videos, against 0 and the +-1-point margin):\n")
+    cols = ["claim", "comparison", "A top-1 (%)", "B top-1 (%)", "A - B", "95% CI (seeds × videos)",
+            "detectable (80% power)", "seeds", "verdict"]
     parts.append(to_markdown(claims[cols]))
     return "\n".join(parts)
 

@@ -19,10 +19,9 @@ from matplotlib.figure import Figure
 from mmlkit.config import MODALITIES
 from mmlkit.evaluation import Scores, confusion_matrix, ensemble, per_class_accuracy, subset_table
 from mmlkit.results import plots, tables, validity
-from mmlkit.results.analysis import (Analysis, compare, member_scores, per_seed, score_rows, summarise, top1)
-from mmlkit.results.experiments import Study
-
-SAMPLING_PLANS = ("centre", "twice", "dense", "dense_x3", "both", "centre_3crops", "both_3crops")
+from mmlkit.results.analysis import (Analysis, compare, decide, member_scores, per_seed, score_rows, summarise,
+                                     top1)
+from mmlkit.results.experiments import SAMPLING_PLANS, SCORING_PLAN, Study, heldout_plan
 
 
 def _class_names(study: Study) -> list[str]:
@@ -44,8 +43,9 @@ def baselines(study: Study) -> Analysis:
     modality sees.
     """
     seeds = study.seeds
-    runs = {m: per_seed(study, lambda s, m=m: study.single(m, s, init="image"), ("centre", "train"))
-            for m in MODALITIES}
+    plans = (SCORING_PLAN, "centre", "train")
+    image = {m: (lambda s, m=m: study.single(m, s, init="image")) for m in MODALITIES}
+    runs = {m: per_seed(study, image[m], plans) for m in MODALITIES}
     scores = {m: member_scores(runs[m], 0) for m in MODALITIES}
     fit = {m: member_scores(runs[m], 0, "train") for m in MODALITIES}
     acc = pd.DataFrame([r for m in MODALITIES for r in score_rows(m, scores[m], seeds, modality=m)])
@@ -68,10 +68,14 @@ def baselines(study: Study) -> Analysis:
     summ.insert(1, "n_models", mean["n_models"].to_numpy())
     res.tables["ensembles"] = summ
     res.figures["ensembles"] = plots.subset_bars(mean, title="ensembles (sum of logits), mean over seeds")
-    rgb_flow = [ensemble([scores["RGB"][k], scores["Flow"][k]]) for k in range(len(seeds))]
-    res.tables["claim"] = pd.DataFrame([
-        compare("C1", "an RGB+Flow ensemble beats the RGB model alone", "RGB + Flow ensemble", rgb_flow,
-                "RGB", scores["RGB"], seeds)])
+    def of(m):  # seeds -> the stage-1 model's held-out scores
+        return lambda ss: member_scores(per_seed(study, image[m], plans, ss), 0)
+
+    n_val = len(member_scores(runs["RGB"], 0, "centre")[0].ids)
+    claim, rule, var = decide(study, "C1", "an RGB+Flow ensemble beats the RGB model alone", "RGB + Flow ensemble",
+                              lambda ss: [ensemble(ab) for ab in zip(of("RGB")(ss), of("Flow")(ss))],
+                              "RGB", of("RGB"), compare_videos=n_val)
+    res.tables["claim"], res.tables["seed_rule"], res.tables["variance"] = (pd.DataFrame([r]) for r in (claim, rule, var))
     res.tables["complementarity"] = pd.DataFrame([_ensemble_gain(scores, mods, seeds)
                                                   for mods in (("RGB", "Flow"), ("RGB", "RGBDiff"), MODALITIES)])
     names = _class_names(study)
@@ -94,7 +98,7 @@ def _ensemble_gain(scores: dict[str, list[Scores]], mods: Sequence[str], seeds: 
     ens = [ensemble([scores[m][k] for m in mods]) for k in range(len(seeds))]
     row = compare("validity", f"the {' + '.join(mods)} ensemble beats its better member ({best})",
                   " + ".join(mods), ens, best, scores[best], seeds)
-    return {k: v for k, v in row.items() if k not in ("claim", "diff")}
+    return {k: v for k, v in row.items() if k not in ("claim", "diff", "low", "high", "detectable")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,7 +118,7 @@ def initialisation(study: Study) -> Analysis:
     seeds = study.seeds
     res = Analysis("initialisation")
     res.tables["convergence"], res.tables["convergence_seeds"], res.figures["plateau"] = _convergence(study)
-    scores, acc, claims = {}, [], []
+    scores, makers, acc, claims = {}, {}, [], []
     for m in MODALITIES:
         full = study.single(m, seeds[0], init="image").optim.epochs
         short = study.cohort((m,), seeds[0], init="scratch", schedule="finetune").optim.epochs
@@ -124,8 +128,9 @@ def initialisation(study: Study) -> Analysis:
         if short == full:
             setups.pop("image_short")
         for k, (i, sch, label) in setups.items():
-            scores[(m, k)] = member_scores(per_seed(study, lambda s, m=m, i=i, sch=sch: study.single(m, s, init=i,
-                                                                                          schedule=sch)), 0)
+            make = lambda s, m=m, i=i, sch=sch: study.single(m, s, init=i, schedule=sch)
+            makers[(m, k)] = make
+            scores[(m, k)] = member_scores(per_seed(study, make), 0)
             acc += score_rows(f"{m} from {label}", scores[(m, k)], seeds, modality=m, init=label)
         base = "image_short" if "image_short" in setups else "image"
         claims.append((m, base))
@@ -133,11 +138,21 @@ def initialisation(study: Study) -> Analysis:
     res.tables["accuracy"] = summarise(acc, ["modality", "init"])
     res.figures["accuracy"] = plots.accuracy_bars(acc, x="modality", hue="init", title="initialisation")
     order = {"Flow": 0, "RGBDiff": 1, "RGB": 2}
-    res.tables["claim"] = pd.DataFrame([
-        compare("C2", ("(context: a second round of training) " if m == "RGB" else "")
-                + f"{m} from the trained RGB model beats {m} from image pretraining (equal epochs)",
-                f"{m} from RGB", scores[(m, "rgb")], f"{m} from image", scores[(m, base)], seeds)
-        for m, base in sorted(claims, key=lambda c: order[c[0]])])
+    rows, rules = [], []
+    for m, base in sorted(claims, key=lambda c: order[c[0]]):
+        what = f"{m} from the trained RGB model beats {m} from image pretraining (equal epochs)"
+        if m == "RGB":  # context, not the claim: a second round of training, at the study's seeds
+            rows.append(compare("C2", "(context: a second round of training) " + what, f"{m} from RGB",
+                                scores[(m, "rgb")], f"{m} from image", scores[(m, base)], seeds))
+            continue
+        row, rule, _ = decide(study, "C2", what,
+                              f"{m} from RGB", lambda ss, k=(m, "rgb"): member_scores(per_seed(study, makers[k],
+                                                                                               seeds=ss), 0),
+                              f"{m} from image", lambda ss, k=(m, base): member_scores(per_seed(study, makers[k],
+                                                                                                 seeds=ss), 0))
+        rows.append(row)
+        rules.append(rule)
+    res.tables["claim"], res.tables["seed_rule"] = pd.DataFrame(rows), pd.DataFrame(rules)
     return res
 
 
@@ -147,10 +162,10 @@ def _convergence(study: Study) -> tuple[pd.DataFrame, pd.DataFrame, Figure]:
     seeds, rows, curves = study.seeds, [], {}
     for m in MODALITIES:
         first = per_seed(study, lambda s, m=m: study.single(m, s, init="image"), ("centre", "train"))
-        second = per_seed(study, lambda s, m=m: study.single(m, s, init="self"))
-        rows += validity.convergence_rows(
-            m, seeds, [r.logs() for r in first], [top1(s) for s in member_scores(first, 0)],
-            [top1(s) for s in member_scores(second, 0)], [top1(s) for s in member_scores(first, 0, "train")])
+        second = per_seed(study, lambda s, m=m: study.single(m, s, init="self"), ("centre",))
+        rows += validity.convergence_rows(  # on the validation split, like the curves
+            m, seeds, [r.logs() for r in first], [top1(s) for s in member_scores(first, 0, "centre")],
+            [top1(s) for s in member_scores(second, 0, "centre")], [top1(s) for s in member_scores(first, 0, "train")])
         curves[m] = [(a.logs(), b.logs()) for a, b in zip(first, second)]
     by_seed = pd.DataFrame(rows)
     return validity.convergence_summary(by_seed), by_seed, validity.plateau_figure(curves)
@@ -164,15 +179,14 @@ def ml_vs_mml(study: Study) -> Analysis:
     """The RGB model alone, with an RGB peer (ML) and with a Flow peer (MML), all from the RGB model
     and all trained as long as the MML cohort (:func:`mmlkit.config.finetune_epochs`)."""
     seeds = study.seeds
-    plans = ("centre", "train")
-    stage1_runs = per_seed(study, lambda s: study.single("RGB", s, init="image"), plans)
+    plans = (SCORING_PLAN, "centre", "train")
     mml = ("RGB", "Flow")  # every stage-2 run trains as long as this cohort: equal epochs
-    alone_runs = per_seed(study, lambda s: study.single("RGB", s, init="rgb", like=mml), plans)
-    ml_runs = per_seed(study, lambda s: study.cohort(("RGB", "RGB"), s, init="rgb", like=mml), plans)
-    mml_runs = per_seed(study, lambda s: study.cohort(mml, s, init="rgb"), plans)
-    stage1, alone = member_scores(stage1_runs, 0), member_scores(alone_runs, 0)
-    ml0, ml1 = member_scores(ml_runs, 0), member_scores(ml_runs, 1)
-    mml_rgb, mml_flow = member_scores(mml_runs, 0), member_scores(mml_runs, 1)
+    make = {"stage1": lambda s: study.single("RGB", s, init="image"),
+            "alone": lambda s: study.single("RGB", s, init="rgb", like=mml),
+            "ml": lambda s: study.cohort(("RGB", "RGB"), s, init="rgb", like=mml),
+            "mml": lambda s: study.cohort(mml, s, init="rgb")}
+    stage1_runs, alone_runs, ml_runs, mml_runs = (per_seed(study, make[k], plans) for k in make)
+    alone, mml_rgb = member_scores(alone_runs, 0), member_scores(mml_runs, 0)
     parts = [("RGB, step 1 (from image)", "RGB", stage1_runs, 0), ("RGB alone, from RGB", "RGB", alone_runs, 0),
              ("ML: RGB (model 0)", "RGB", ml_runs, 0), ("ML: RGB (model 1)", "RGB", ml_runs, 1),
              ("MML: RGB", "RGB", mml_runs, 0), ("MML: Flow", "Flow", mml_runs, 1)]
@@ -187,13 +201,18 @@ def ml_vs_mml(study: Study) -> Analysis:
     ml_kl = max(float(r.logs()["kl"].abs().max()) for r in ml_runs)
     degenerate = (" [ML degenerate here: both RGB models start from the same checkpoint, see the same clips and "
                   "have no dropout, so they stay identical and the KL term is 0]") if ml_kl == 0 else ""
-    res.tables["claim"] = pd.DataFrame([
-        compare("C3", "MML's RGB model beats the RGB model trained alone (same init, same epochs)",
-                "MML: RGB", mml_rgb, "RGB alone, from RGB", alone, seeds),
-        compare("C3", "MML's RGB model beats ML's RGB model" + degenerate, "MML: RGB", mml_rgb,
-                "ML: RGB (model 0)", ml0, seeds),
-        compare("C3", "(context) ML's RGB model beats the RGB model trained alone" + degenerate,
-                "ML: RGB (model 0)", ml0, "RGB alone, from RGB", alone, seeds)])
+
+    def rgb_of(key):  # seeds -> the RGB model's (member 0) held-out scores of that setup
+        return lambda ss: member_scores(per_seed(study, make[key], plans, ss), 0)
+
+    n_val = len(member_scores(alone_runs, 0, "centre")[0].ids)
+    core = [decide(study, "C3", what, a, rgb_of(ka), b, rgb_of(kb), compare_videos=n_val) for what, a, ka, b, kb in (
+        ("MML's RGB model beats the RGB model trained alone (same init, same epochs)", "MML: RGB", "mml",
+         "RGB alone, from RGB", "alone"),
+        ("MML's RGB model beats ML's RGB model" + degenerate, "MML: RGB", "mml", "ML: RGB (model 0)", "ml"),
+        ("ML's RGB model beats the RGB model trained alone" + degenerate, "ML: RGB (model 0)", "ml",
+         "RGB alone, from RGB", "alone"))]
+    res.tables["claim"], res.tables["seed_rule"], res.tables["variance"] = (pd.DataFrame(list(t)) for t in zip(*core))
     logs = mml_runs[0].logs()
     res.figures["curves"] = plots.training_curves(logs, metrics=("ce", "kl", "val_top1"))
     gain_a = np.nanmean([per_class_accuracy(s.scores, s.labels) for s in mml_rgb], axis=0)
@@ -246,9 +265,10 @@ def test_sampling(study: Study) -> Analysis:
     """RGB trained with uniform vs random sampling, tested with each view plan; claim 4."""
     seeds = study.seeds
     trains = {"uniform": None, "random": "random"}
-    runs = {t: per_seed(study, lambda s, smp=smp: study.single("RGB", s, init="image", sample=smp), SAMPLING_PLANS)
+    plans = tuple(heldout_plan(p) for p in SAMPLING_PLANS)
+    runs = {t: per_seed(study, lambda s, smp=smp: study.single("RGB", s, init="image", sample=smp), plans)
             for t, smp in trains.items()}
-    sc = {(t, p): member_scores(runs[t], 0, p) for t in trains for p in SAMPLING_PLANS}
+    sc = {(t, p): member_scores(runs[t], 0, heldout_plan(p)) for t in trains for p in SAMPLING_PLANS}
     acc = pd.DataFrame([r for (t, p), s in sc.items() for r in score_rows(f"{t} / {p}", s, seeds, train=t, test=p)])
     res = Analysis("test_sampling")
     res.tables["accuracy"] = summarise(acc, ["train", "test"])

@@ -4,18 +4,18 @@ Each notebook's analysis (``analyses.py``, ``data_tour.py``, ``when_mml_helps.py
 ``paper_tables.py``) trains what is missing through a :class:`~mmlkit.results.experiments.Study`,
 reads the stored scores and returns an :class:`Analysis`: named tables and figures.
 
-Statistics. Every accuracy is validation top-1 in percent, summarised as mean +- std over
-training seeds. A comparison "A better than B" (:func:`compare`) pairs A and B by seed (same
-seed, same data order) and reports the mean paired difference, its t-based 95% confidence
-interval over seeds (:func:`mmlkit.results.tables.paired_difference`, scipy's t) and a two-way
-bootstrap 95% interval over seeds and videos (:func:`mmlkit.evaluation.hierarchical_bootstrap`):
-each replicate resamples the seeds, and resamples the validation videos once for all seeds and
-both sides, since every seed is evaluated on the same videos. (Pooling the seeds' predictions as
-if they were 3x as many independent videos gave a falsely narrow interval; it is no longer shown.)
-The verdict (:func:`mmlkit.results.tables.claim_verdict`) uses the interval over seeds:
-``holds`` when it lies above 0, ``does not hold`` when it lies at or below 0, else
-``inconclusive``. With three seeds that interval is wide (t = 4.30), so only effects well above
-seed noise hold.
+Statistics. Every accuracy is top-1 in percent on the split claims are scored on (the labelled
+held-out split, :data:`mmlkit.results.experiments.SCORING_PLAN`; the validation split stays for
+the convergence checks and curves), summarised as mean +- std over training seeds. A comparison
+"A better than B" (:func:`compare`) pairs A and B by seed (same seed, same data order) and by
+video, and reads the (seeds x videos) matrix of per-video differences with
+:mod:`mmlkit.results.precision`: the mean difference, its 95% interval over seeds and videos
+(crossed random effects), the smallest effect it could detect with 80% power, and one of four
+verdicts (holds; opposite holds; no effect of practical size, within +-1 point; inconclusive).
+:func:`decide` first runs the two-stage seed rule (:func:`mmlkit.results.precision.seeds_needed`)
+on the study's seeds and trains the further seeds it asks for. :func:`variance_split` splits a
+comparison's spread into its training and evaluation-set parts, with a seeds x videos bootstrap
+(:func:`mmlkit.evaluation.hierarchical_bootstrap`) beside the analytic interval as a cross-check.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmlkit.evaluation import Scores, hierarchical_bootstrap
-from mmlkit.results import tables
-from mmlkit.results.experiments import Study
+from mmlkit.results import precision, tables
+from mmlkit.results.experiments import SCORING_PLAN, Study
 
 
 @dataclass
@@ -58,12 +58,14 @@ class Analysis:
             fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
-def per_seed(study: Study, make: Callable[[int], object], plans: Sequence[str] = ("centre",)) -> list:
-    """One run per seed of the config ``make(seed)``, trained if missing, scored for ``plans``."""
-    return [study.run(make(s), plans) for s in study.seeds]
+def per_seed(study: Study, make: Callable[[int], object], plans: Sequence[str] = (SCORING_PLAN,),
+             seeds: Sequence[int] | None = None) -> list:
+    """One run per seed (``None``: the study's) of the config ``make(seed)``, trained if
+    missing, scored for ``plans``."""
+    return [study.run(make(s), plans) for s in (study.seeds if seeds is None else seeds)]
 
 
-def member_scores(runs: Sequence, index: int, plan: str = "centre") -> list[Scores]:
+def member_scores(runs: Sequence, index: int, plan: str = SCORING_PLAN) -> list[Scores]:
     """The stored scores of model ``index`` of each run (one per seed)."""
     return [r.scores(plan)[index] for r in runs]
 
@@ -97,9 +99,23 @@ def summarise(acc: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return out
 
 
+def correct(scores: Sequence[Scores]) -> list[np.ndarray]:
+    """Per-video top-1 hits (bool (n,)) of each seed's scores."""
+    return [np.asarray(s.correct(1), bool) for s in scores]
+
+
+def _check_same_videos(claim: str, sides: Sequence[tuple[str, Sequence[Scores]]], seeds: Sequence[int]) -> None:
+    first_name, first = sides[0]
+    for name, side in sides:
+        for seed, s in zip(seeds, side):
+            if list(s.ids) != list(first[0].ids):
+                raise ValueError(f"compare {claim}: {name!r} seed {seed} is scored on other videos (or another "
+                                 f"order) than {first_name!r} seed {seeds[0]}; both sides need the same videos")
+
+
 def compare(claim: str, what: str, a_name: str, a: Sequence[Scores], b_name: str, b: Sequence[Scores],
             seeds: Sequence[int]) -> dict:
-    """One row of a claims table: "A better than B", paired by seed (see the module docstring).
+    """One row of a claims table: "A better than B", paired by seed and video (module docstring).
 
     Args:
         claim: the claim's id (``"C1"``..``"C4"``, :data:`mmlkit.results.paper.CLAIMS`, or a label).
@@ -107,24 +123,90 @@ def compare(claim: str, what: str, a_name: str, a: Sequence[Scores], b_name: str
         a, b: the two sides' scores, one per seed, in ``seeds`` order, on the same videos.
 
     Returns:
-        dict with the formatted accuracies, the paired difference (mean, std, per seed), the t
-        interval over seeds, the two-way (seeds x videos) bootstrap interval and the verdict.
+        dict with the formatted accuracies and difference (mean +- std over seeds, per seed), the
+        95% interval over seeds and videos, the detectable effect (80% power), seeds, videos and
+        the verdict; and, for figures and other tables, the numbers ``diff``, ``low``, ``high``,
+        ``detectable``.
     """
+    _check_same_videos(claim, [(a_name, a), (b_name, b)], seeds)
     acc_a, acc_b = [top1(s) for s in a], [top1(s) for s in b]
-    wide = pd.DataFrame({"seed": list(seeds), "a": acc_a, "b": acc_b})
-    d = tables.paired_difference(wide, "a", "b", on="seed")
-    for side, name in ((a, a_name), (b, b_name)):
-        for seed, s in zip(seeds, side):
-            if list(s.ids) != list(a[0].ids):
-                raise ValueError(f"compare {claim}: {name!r} seed {seed} is scored on other videos (or another "
-                                 f"order) than {a_name!r} seed {seeds[0]}; both sides need the same videos")
-    vb = hierarchical_bootstrap([s.correct(1) for s in a], [s.correct(1) for s in b],
-                                rng=np.random.default_rng(0), n_boot=2000)
-    ci = (f"[{d['ci_low']:+.1f}, {d['ci_high']:+.1f}]" if np.isfinite(d["ci_low"]) else "n/a (1 seed)")
+    d = precision.decide(precision.paired_matrix(correct(a), correct(b)))
+    per = np.subtract(acc_a, acc_b)
+    fmt = lambda v: f"{v:.1f}" if np.isfinite(v) else "n/a"
+    ci = f"[{d['low']:+.1f}, {d['high']:+.1f}]" if np.isfinite(d["low"]) else "n/a (1 seed)"
     return {"claim": claim, "comparison": what, "A": a_name, "B": b_name,
             "A top-1 (%)": mean_std(acc_a), "B top-1 (%)": mean_std(acc_b),
-            "A - B": f"{d['mean']:+.1f}" + (f" ± {d['std']:.1f}" if len(acc_a) > 1 else ""),
-            "per seed": ", ".join(f"{x:+.1f}" for x in np.subtract(acc_a, acc_b)),
-            "95% CI (seeds)": ci,
-            "95% CI (seeds × videos)": f"[{100 * vb['low']:+.1f}, {100 * vb['high']:+.1f}]",
-            "verdict": tables.claim_verdict(d), "diff": d["mean"]}
+            "A - B": f"{d['mean']:+.1f}" + (f" ± {per.std(ddof=1):.1f}" if len(per) > 1 else ""),
+            "per seed": ", ".join(f"{x:+.1f}" for x in per),
+            "95% CI (seeds × videos)": ci, "detectable (80% power)": fmt(d["detectable"]),
+            "seeds": len(seeds), "videos": d["n_videos"], "verdict": d["verdict"],
+            "diff": d["mean"], "low": d["low"], "high": d["high"], "detectable": d["detectable"]}
+
+
+def decide(study: Study, claim: str, what: str, a_name: str, a_of: Callable[[Sequence[int]], Sequence[Scores]],
+           b_name: str, b_of: Callable[[Sequence[int]], Sequence[Scores]],
+           compare_videos: int | None = None) -> tuple[dict, dict, dict]:
+    """:func:`compare` at the number of seeds the two-stage rule asks for.
+
+    The study's seeds are the first stage: their (seeds x videos) matrix gives the variances the
+    rule reads (:func:`mmlkit.results.precision.seeds_needed`, never the difference), and the
+    comparison is then made on the seeds it asks for (``study.seeds_upto``), trained if missing.
+    With ``study.seed_rule`` off the first stage is the comparison.
+
+    Args:
+        a_of, b_of: seeds -> each side's scores on the scoring split, one per seed (training
+            what is missing).
+        compare_videos: passed to :func:`variance_split`.
+
+    Returns:
+        (the :func:`compare` row, the rule's row: its inputs and outcome, the
+        :func:`variance_split` row of the final seeds).
+    """
+    first = list(study.seeds)
+    x = precision.paired_matrix(correct(a_of(first)), correct(b_of(first)))
+    c = precision.components(x)
+    if study.seed_rule:
+        rule = precision.seeds_needed(c, cap=study.seed_cap)
+    else:
+        rule = {"first": len(first), "needed": None, "run": len(first), "capped": False,
+                "floor": float("nan"), "planned_half": float("nan"), "reason": "seed rule off: the study's seeds"}
+    seeds = study.seeds_upto(int(rule["run"]))
+    a, b = a_of(seeds), b_of(seeds)
+    row = compare(claim, what, a_name, a, b_name, b, seeds)
+    parts = c.split()
+    rule_row = {"claim": claim, "comparison": what, "first-stage seeds": len(first), "videos": c.n_videos,
+                "sd of a seed's difference": float(np.sqrt(max(c.ms_seed, c.ms_resid) / c.n_videos))
+                if c.n_seeds > 1 else float("nan"),
+                "training part": parts["training"], "evaluation part": parts["evaluation"],
+                "target half-width": precision.HALF_WIDTH, "cap": study.seed_cap,
+                "seeds needed": rule["needed"] if rule["needed"] is not None else "none <= cap",
+                "seeds run": len(seeds), "planned half-width": rule["planned_half"],
+                "achieved half-width": (row["high"] - row["low"]) / 2, "outcome": rule["reason"]}
+    return row, rule_row, variance_split(claim, what, a, b, seeds, compare_videos)
+
+
+def variance_split(claim: str, what: str, a: Sequence[Scores], b: Sequence[Scores], seeds: Sequence[int],
+                   compare_videos: int | None = None) -> dict:
+    """Where a comparison's spread comes from: one seed's paired difference split into its
+    training part (seeds) and its evaluation-set part (videos), by the two-way crossed
+    random-effects decomposition (:func:`mmlkit.results.precision.components`), with the
+    seeds x videos bootstrap's half-width beside the analytic one.
+
+    Args:
+        compare_videos: also show the evaluation part on this many videos (e.g. the validation
+            split's size).
+    """
+    x = precision.paired_matrix(correct(a), correct(b))
+    c = precision.components(x)
+    ci = precision.interval(c)
+    vb = hierarchical_bootstrap(correct(a), correct(b), rng=np.random.default_rng(0), n_boot=1000)
+    parts = c.split()
+    row = {"claim": claim, "comparison": what, "seeds": c.n_seeds, "videos": c.n_videos,
+           "method": "two-way crossed random effects (ANOVA, expected mean squares)",
+           "seed var (pts²)": c.seed, "video var (pts²)": c.video, "seed×video var (pts²)": c.resid,
+           "training sd": parts["training"], "evaluation sd": parts["evaluation"], "total sd": parts["total"],
+           "half-width (analytic)": ci["half"], "half-width (bootstrap)": 100 * (vb["high"] - vb["low"]) / 2,
+           "videos for evaluation sd 0.5": c.videos_for(0.5)}
+    if compare_videos:
+        row[f"evaluation sd on {compare_videos} videos"] = c.split(compare_videos)["evaluation"]
+    return row

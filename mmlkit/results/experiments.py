@@ -24,11 +24,12 @@ as ImageNet weights are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 import pandas as pd
 
+from mmlkit.results.precision import SEED_CAP
 from mmlkit.config import (EvalConfig, RunConfig, pretrain_profile, profile as profile_config, scale_schedule,
                            schedule_epochs, with_overrides)
 
@@ -43,6 +44,20 @@ PLANS: dict[str, EvalConfig] = {
     "both_3crops": EvalConfig(mode="random", dense_number=1, test_crops=3),
     "train": EvalConfig(split="train"),  # the centre view of every training video: the fit
 }
+#: The view plans of notebook 05 (frame sampling at test time).
+SAMPLING_PLANS = ("centre", "twice", "dense", "dense_x3", "both", "centre_3crops", "both_3crops")
+#: Every plan again on the labelled held-out split (``heldout`` is the centre view there): the
+#: split claims are scored on, once per final model (:func:`mmlkit.data.scoring_split`).
+PLANS.update({"heldout": EvalConfig(split="heldout"),
+              **{f"heldout_{k}": replace(PLANS[k], split="heldout") for k in SAMPLING_PLANS if k != "centre"}})
+#: The plan every claim and accuracy table reads; the validation split's ``centre`` stays for the
+#: convergence checks and training curves.
+SCORING_PLAN = "heldout"
+
+
+def heldout_plan(plan: str) -> str:
+    """The held-out split's name of a validation view plan (``centre`` -> ``heldout``)."""
+    return SCORING_PLAN if plan == "centre" else f"heldout_{plan}"
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,10 @@ class Study:
         synth_seed: the draw of the synthetic benchmark (``dataset="synthetic"`` only; the image
             stand-in does not depend on it). Another draw checks that a verdict is not a
             property of one data set.
+        seed_rule: the claims that decide (C1, C2, the C3 core) run the two-stage seed rule
+            (:func:`mmlkit.results.analysis.decide`): ``seeds`` are its first stage, and the
+            further seeds it asks for (``seeds_upto``) are trained. Off: ``seeds`` only.
+        seed_cap: the most seeds the rule may ask for (:data:`mmlkit.results.precision.SEED_CAP`).
     """
 
     profile: str = "default"
@@ -71,6 +90,8 @@ class Study:
     workers: int = 0
     results_dir: str | None = None
     synth_seed: int = 0
+    seed_rule: bool = True
+    seed_cap: int = SEED_CAP
     _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -80,6 +101,13 @@ class Study:
             from mmlkit.results.store import default_results_dir
 
             object.__setattr__(self, "results_dir", str(default_results_dir(self.profile)))
+
+    def seeds_upto(self, n: int) -> tuple[int, ...]:
+        """The first ``n`` seeds: ``seeds``, then the integers after the largest of them."""
+        seeds = list(self.seeds)[:max(int(n), 1)]
+        while len(seeds) < n:
+            seeds.append(max(seeds) + 1)
+        return tuple(seeds)
 
     # ---------------------------------------------------------------- configurations
     def base(self) -> RunConfig:
@@ -171,8 +199,8 @@ class Study:
                               data=data, mutual={"mode": mode})
 
     # ---------------------------------------------------------------- running
-    def run(self, cfg: RunConfig, plans: Iterable[str] = ("centre",)):
-        """Train (only if missing) and score ``cfg`` on the validation split for each view plan."""
+    def run(self, cfg: RunConfig, plans: Iterable[str] = (SCORING_PLAN,)):
+        """Train (only if missing) and score ``cfg`` for each view plan (:data:`PLANS`; each names its split)."""
         from mmlkit.results.store import load_or_run
 
         return load_or_run(cfg, self.store, eval_plans={p: PLANS[p] for p in plans})

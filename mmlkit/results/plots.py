@@ -160,3 +160,43 @@ def sampler_timelines(num_frames: int, views: Mapping[str, np.ndarray] | None = 
     ax.set_xlim(-1, num_frames)
     ax.set_xlabel(f"frame index (0-based, N = {num_frames})")
     return _save(fig, path)
+
+
+_VERDICT_COLOURS = {"holds": "tab:green", "opposite holds": "tab:red", "no effect of practical size": "tab:blue",
+                    "inconclusive": "0.45"}
+
+
+def forest(claims: pd.DataFrame, margin: float = 1.0, path: str | Path | None = None,
+           title: str = "each claim: A - B, top-1 points, with its 95% interval (seeds × videos)") -> Figure:
+    """A forest plot of paired differences: one row per claim, the mean difference ``A - B`` and
+    its 95% interval against 0, the +-``margin`` band of "no effect of practical size" shaded,
+    coloured by verdict, with the seeds and the detectable effect (80% power) written beside.
+
+    Args:
+        claims: rows of :func:`mmlkit.results.analysis.compare`: ``claim``, ``comparison``,
+            ``diff``, ``low``, ``high``, ``verdict``, ``seeds``, ``detectable``.
+    """
+    import textwrap
+
+    n = len(claims)
+    fig = Figure(figsize=(11, 0.55 * n + 1.4), layout="constrained")
+    ax = fig.subplots()
+    ax.axvspan(-margin, margin, color="tab:blue", alpha=0.08, lw=0)
+    ax.axvline(0, color="0.3", lw=0.8)
+    ys = np.arange(n)[::-1]
+    for y, (_, r) in zip(ys, claims.iterrows()):
+        colour = _VERDICT_COLOURS.get(r["verdict"], "k")
+        if np.isfinite(r["low"]):
+            ax.plot([r["low"], r["high"]], [y, y], color=colour, lw=2)
+        ax.plot([r["diff"]], [y], "o", color=colour, ms=5)
+    labels = [textwrap.shorten(f"{r['claim']}: {r['comparison']}", 70, placeholder=" ...") for _, r in claims.iterrows()]
+    ax.set_yticks(ys, labels, fontsize=8)
+    notes = [f"{r['verdict']}; {int(r['seeds'])} seeds; detects ±{r['detectable']:.1f}" if np.isfinite(r["detectable"])
+             else f"{r['verdict']}; {int(r['seeds'])} seed" for _, r in claims.iterrows()]
+    right = ax.secondary_yaxis("right")
+    right.set_yticks(ys, notes, fontsize=8)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.set_xlabel(f"A - B (points); shaded: ±{margin:g}, no effect of practical size")
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)

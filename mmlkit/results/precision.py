@@ -98,12 +98,14 @@ class Components:
             ``total`` (their root sum of squares).
         """
         nv = self.n_videos if n_videos is None else int(n_videos)
-        tr, ev = self.seed, (self.video + self.resid) / nv
+        tr, ev = self.seed, (self.video + self.resid) / nv  # NaN for one seed
         return {"training": math.sqrt(tr), "evaluation": math.sqrt(ev), "total": math.sqrt(tr + ev)}
 
-    def videos_for(self, evaluation_sd: float) -> int:
-        """Videos that bring the evaluation part of one seed's spread down to ``evaluation_sd`` points."""
-        return int(math.ceil((self.video + self.resid) / evaluation_sd ** 2))
+    def videos_for(self, evaluation_sd: float) -> int | None:
+        """Videos that bring the evaluation part of one seed's spread down to ``evaluation_sd``
+        points (``None`` for one seed: no estimate)."""
+        need = (self.video + self.resid) / evaluation_sd ** 2
+        return int(math.ceil(need)) if math.isfinite(need) else None
 
 
 def _matrix(x: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
@@ -171,7 +173,8 @@ def interval(c: Components, level: float = LEVEL) -> dict[str, float]:
     terms = _variance_terms(c)
     total = sum(k * ms for k, ms, _ in terms)
     var = total / (ns * nv)
-    df = total ** 2 / sum((k * ms) ** 2 / d for k, ms, d in terms)  # Satterthwaite
+    spread = sum((k * ms) ** 2 / d for k, ms, d in terms)
+    df = total ** 2 / spread if spread > 0 else float(ns - 1)  # Satterthwaite (identical sides: no spread)
     se = math.sqrt(var)
     half = float(stats.t.ppf(0.5 + level / 2, df)) * se
     return {"mean": c.mean, "se": se, "df": df, "low": c.mean - half, "high": c.mean + half, "half": half}

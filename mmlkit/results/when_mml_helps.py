@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from mmlkit.config import MODALITIES
 from mmlkit.evaluation import ensemble
 from mmlkit.results.analysis import Analysis, compare, member_scores, per_seed, top1
-from mmlkit.results.experiments import Study
+from mmlkit.results.experiments import SCORING_PLAN, Study
 
 PEERS = MODALITIES  # an RGB peer (plain mutual learning), Flow, RGBDiff
 
@@ -53,7 +53,7 @@ def when_mml_helps(study: Study, which: tuple[str, ...] = ("converged", "short")
         for peer in PEERS:
             pair = ("RGB", peer)  # the RGB model alone and the peer alone train as long as the pair
             alone_runs = per_seed(study, lambda s, pair=pair: study.single("RGB", s, init="rgb", epochs=ep, like=pair),
-                                   ("centre", "train"))
+                                   (SCORING_PLAN, "train"))
             alone = member_scores(alone_runs, 0)
             alone_fit = member_scores(alone_runs, 0, "train")
             peer_alone = alone if peer == "RGB" else member_scores(
@@ -68,8 +68,8 @@ def when_mml_helps(study: Study, which: tuple[str, ...] = ("converged", "short")
                 "regime": regime, "epochs": stage2, "peer": peer,
                 "RGB alone": np.mean([top1(s) for s in alone]),
                 "MML RGB": np.mean([top1(s) for s in mml]),
-                "MML gain": c["diff"], "95% CI (seeds)": c["95% CI (seeds)"],
-                "95% CI (seeds × videos)": c["95% CI (seeds × videos)"], "verdict": c["verdict"],
+                "MML gain": c["diff"], "95% CI (seeds × videos)": c["95% CI (seeds × videos)"],
+                "detectable (80% power)": c["detectable (80% power)"], "verdict": c["verdict"],
                 "peer - RGB (alone)": np.mean([top1(p) - top1(a) for p, a in zip(peer_alone, alone)]),
                 "ensemble gain": np.mean([top1(e) - top1(a) for e, a in zip(ens, alone)]),
                 "RGB train - val": np.mean([top1(t) - top1(v) for t, v in zip(alone_fit, alone)]),
@@ -94,13 +94,13 @@ def grid_figure(grid: pd.DataFrame) -> Figure:
     for _, r in grid.iterrows():
         i, j = regs.index(r["regime"]), peers.index(r["peer"])
         val[i, j] = r["MML gain"]
-        ax.text(j, i, f"{r['MML gain']:+.1f}\n{r['95% CI (seeds)']}\npeer {r['peer - RGB (alone)']:+.1f}"
+        ax.text(j, i, f"{r['MML gain']:+.1f}\n{r['95% CI (seeds × videos)']}\npeer {r['peer - RGB (alone)']:+.1f}"
                       f"\n{int(r['epochs'])} ep.", ha="center", va="center", fontsize=7)
     im = ax.imshow(val, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
     ax.set_xticks(range(len(peers)), [f"{p} peer" for p in peers])
     ax.set_yticks(range(len(regs)), regs)
     fig.colorbar(im, ax=ax, label="MML gain of the RGB model (points)")
-    ax.set_title("MML gain, its 95% CI over seeds, and the peer's strength vs RGB")
+    ax.set_title("MML gain, its 95% CI (seeds × videos), and the peer's strength vs RGB")
     return fig
 
 

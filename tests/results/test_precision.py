@@ -65,6 +65,18 @@ def test_interval_is_the_paired_t_interval_when_videos_add_nothing():
     assert (ci["low"], ci["high"], ci["df"]) == pytest.approx((lo, hi, 4.0))
 
 
+def test_interval_by_hand():
+    # every video of a seed differs by that seed's difference: 5, 6, 3 points (n = 3, df = 2)
+    x = np.repeat([[5.0], [6.0], [3.0]], 10, axis=1)
+    ci = P.interval(P.components(x))
+    mean, se = 14 / 3, math.sqrt(7 / 3) / math.sqrt(3)
+    # Student t with 2 df: F(t) = 1/2 + t / (2 sqrt(2 + t^2)), so F(t) = 0.975 at t^2 = 2 q^2 / (1 - q^2), q = 0.95
+    t975 = math.sqrt(2 * 0.95 ** 2 / (1 - 0.95 ** 2))
+    assert (ci["low"], ci["high"]) == pytest.approx((mean - t975 * se, mean + t975 * se), rel=1e-9)
+    assert (ci["low"], ci["high"]) == pytest.approx((0.8721, 8.4612), abs=1e-4)
+    assert P.decide(x)["verdict"] == P.HOLDS
+
+
 def test_interval_widens_with_a_shared_video_effect():
     rng = np.random.default_rng(3)
     base = _crossed(rng, ns=4, nv=300, video_sd=0.0)
