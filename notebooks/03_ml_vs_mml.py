@@ -83,7 +83,11 @@ for me, peer in (("RGB", "Flow"), ("Flow", "RGB")):
           f"(by hand {by_hand:.4f})")
 
 # %% [markdown]
-# ## The RGB model's validation accuracy, and its peers'
+# ## The RGB model's accuracy, and its peers'
+#
+# Every accuracy here is on the labelled **held-out split**, scored once per final model; the
+# validation split only watched training (the curves below). `train top-1` is the fit of each
+# model's own training videos.
 
 # %%
 display(res.tables["accuracy"])
@@ -92,10 +96,36 @@ display(res.tables["accuracy"])
 res.figures["accuracy"]
 
 # %% [markdown]
-# ## Claim 3, measured (paired by seed)
+# ## Claim 3, measured (paired by seed and by video)
+#
+# These three comparisons are the C3 core. Each reads the (seeds x videos) matrix of per-video
+# differences: the 95% interval accounts for both the training seeds and the finite set of videos,
+# `detectable (80% power)` is the smallest true effect this comparison would have found, and the
+# verdict is one of four: **holds** (interval above 0), **opposite holds** (below 0), **no effect
+# of practical size** (inside +-1 point) or **inconclusive**.
 
 # %%
 display(res.tables["claim"])
+
+# %% [markdown]
+# ### How many seeds it took
+#
+# The study's seeds are a first stage. From their variances alone (never the difference) the rule
+# picks the number of seeds whose 95% interval is at most +-1 point wide, up to a cap, and the
+# further seeds are trained. Fixed before the run (`mmlkit.results.precision.seeds_needed`):
+
+# %%
+display(res.tables["seed_rule"])
+
+# %% [markdown]
+# ### Where the spread comes from
+#
+# One seed's difference varies because training varies (the seeds) and because the evaluation set
+# is finite (the videos). The two-way crossed random-effects decomposition splits the two; the
+# bootstrap over seeds and videos is a cross-check of the interval's width:
+
+# %%
+display(res.tables["variance"])
 
 # %% [markdown]
 # ## Training curves of the MML cohort: cross-entropy and the mutual KL term

@@ -353,7 +353,37 @@ Every case, system and flow method measured (`x RGB`: latency over the RGB model
 
 ## The paper's claims, tested here
 
+Each row: A - B, paired by seed and by video on the labelled held-out split, with its 95% interval
+over seeds and videos (crossed random effects, `mmlkit.results.precision`), the smallest effect
+the comparison could detect with 80% power, and one of four verdicts: **holds** (interval above
+0), **opposite holds** (below 0), **no effect of practical size** (inside +-1 point, the margin
+fixed before the run; two one-sided tests), **inconclusive**.
+
+![the claims as a forest plot](figures/headline.png)
+
 {md('claims')}
+
+### How many seeds: the rule, its inputs and its outcome
+
+C1, C2 and the C3 core ran the two-stage rule fixed before the run: the first seeds' variances
+(never their difference) give the number of seeds whose 95% half-width is at most 1 point, capped.
+
+{md('seed_rule')}
+
+### Where the spread comes from
+
+One seed's paired difference, split into its training part (seeds) and its evaluation-set part
+(videos), by the two-way crossed random-effects decomposition; the seeds x videos bootstrap's
+half-width beside the analytic one as a cross-check:
+
+{md('variance')}
+
+### The procedure's error rates, simulated
+
+The whole procedure (first stage, seed rule, interval, verdict) on synthetic paired differences
+with known true effects (`precision.simulate`, also tests/results/test_precision.py):
+
+{md('procedure')}
 
 ## Another draw of the benchmark
 

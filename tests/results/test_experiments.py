@@ -136,3 +136,34 @@ def test_compare_reports_the_seeds_by_videos_interval():
     shifted[1].ids[0] = "other"
     with pytest.raises(ValueError, match="seed 1 is scored on other videos"):
         compare("C1", "x", "A", [_scores(c, s) for c, s in zip(a, seeds)], "B", shifted, seeds)
+
+
+def test_decide_runs_the_seeds_the_rule_asks_for(tmp_path):
+    """A first stage of 3 noisy seeds asks for more; decide trains (here: draws) them and compares on all."""
+    from mmlkit.results.analysis import decide
+
+    n = 400
+    asked = []
+
+    def side(gain):
+        def of(seeds):
+            asked.append(tuple(seeds))
+            out = []
+            for s in seeds:
+                rng = np.random.default_rng(1000 + s)                      # the same base for both sides
+                base = rng.random(n) < 0.6
+                noise = np.random.default_rng(s * 7 + gain).random(n) < 0.12  # seed x video disagreement
+                out.append(_scores(base ^ noise if gain else base, s))
+            return out
+        return of
+
+    st = Study(profile="default", seeds=(0, 1, 2), results_dir=str(tmp_path), seed_cap=12)
+    row, rule, var = decide(st, "C3", "x", "A", side(1), "B", side(0))
+    assert rule["first-stage seeds"] == 3 and rule["seeds run"] == row["seeds"] > 3
+    assert tuple(range(row["seeds"])) in asked and row["seeds"] <= 12
+    assert rule["seeds needed"] == row["seeds"] or rule["seeds needed"] == "none <= cap"
+    assert var["seeds"] == row["seeds"] and var["videos"] == n and var["evaluation sd"] > 0
+    off = Study(profile="default", seeds=(0, 1, 2), results_dir=str(tmp_path), seed_rule=False)
+    row_off, rule_off, _ = decide(off, "C3", "x", "A", side(1), "B", side(0))
+    assert row_off["seeds"] == 3 and "off" in rule_off["outcome"]
+    assert st.seeds_upto(5) == (0, 1, 2, 3, 4) and Study(profile="default", seeds=(4, 9)).seeds_upto(3) == (4, 9, 10)
