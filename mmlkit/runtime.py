@@ -1,15 +1,20 @@
-"""The process's resources as part of a run's configuration: the torch thread count, the device.
+"""The process's resources as part of a run's configuration: the torch thread count, the device,
+the CPU code paths.
 
 Float sums (convolutions, matrix products) are split across threads, so the same run computes
 slightly different weights with 1 and with 2 threads. Configs that fix ``threads`` therefore
 set it for the duration of their work with :func:`torch_threads`. :func:`check_device` refuses a
-device this machine does not have before any work starts.
+device this machine does not have before any work starts. The vector instructions a host has
+change the bits too (AVX-512 kernels sum in other orders than AVX2 ones): :data:`PINNED_DISPATCH`
+pins every x86-64 host to the AVX2 paths, :func:`pinned_env` launches a process with it and
+:func:`dispatch_environment` records what a process runs with.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 
 
 @contextlib.contextmanager
@@ -47,3 +52,75 @@ def check_device(device: str) -> None:
     if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
         raise ConfigError(f"device={device!r}, but this machine has {torch.cuda.device_count()} CUDA device(s) "
                           f"(cuda:0 .. cuda:{torch.cuda.device_count() - 1})")
+
+
+#: Environment variables that make every x86-64 host run the same CPU code paths (AVX2), so that
+#: an AVX2 and an AVX-512 host compute the same float operations in the same order. Each is read
+#: once, lazily, by its library, and is ignored after that (verified in subprocesses with torch
+#: 2.14.1, oneMKL 2024 and oneDNN 3.12 on an AVX-512 AMD EPYC; see below), so it must be in the
+#: environment before the process's first tensor operation; the safe rule is before ``import
+#: torch``. Launch work through :func:`pinned_env` rather than setting them from inside a running
+#: process. ``tests/test_bits.py`` checks on every run that each one reaches a launched process.
+#:
+#: * ``ATEN_CPU_CAPABILITY=avx2`` -- ATen's own vectorised kernels (elementwise ops, reductions,
+#:   BatchNorm, pooling, the optimizer's updates, Sleef maths): the ``DispatchStub`` ISA,
+#:   ``default`` | ``avx2`` | ``avx512``. Lower case only: ``AVX2`` is ignored with a warning.
+#:   Read at the first dispatched kernel, not at import: set after ``import torch`` but before
+#:   any tensor op it still works (``torch.backends.cpu.get_cpu_capability()`` says ``AVX2``);
+#:   set after one op, it is ignored (``AVX512`` on an AVX-512 host). torch.compile's vector ISA
+#:   follows it too (mmlkit compiles nothing).
+#: * ``ONEDNN_MAX_CPU_ISA=AVX2`` -- oneDNN (torch's ``mkldnn``), which runs every float32
+#:   convolution here (channels-last and contiguous alike; ``torch._C._select_conv_backend``
+#:   says ``Mkldnn``), forward and backward: its JIT kernels may use at most AVX2 (no AVX-512,
+#:   no AMX). Read at the first oneDNN primitive; ``ONEDNN_VERBOSE=1`` shows ``isa:Intel AVX2``
+#:   and kernels such as ``brg_conv_fwd:avx2`` instead of ``:avx512_core``; set after the first
+#:   convolution it is ignored. ``DNNL_MAX_CPU_ISA`` is oneDNN's older name for the same setting
+#:   (verified to work alone), set too for builds that read only that one.
+#: * ``MKL_CBWR=COMPATIBLE`` -- MKL's conditional numerical reproducibility, for what torch hands
+#:   to MKL (float32 GEMMs: the linear head, forward and backward). The ISA branches (``AVX2``,
+#:   ``AVX512``, ...) are Intel-CPU code paths: on an AMD host MKL reports ``CNR:AUTO`` for
+#:   every one of them (``MKL_VERBOSE=1``) and computes the bits it computes unset (as it does
+#:   for ``MKL_ENABLE_INSTRUCTIONS``), so only ``COMPATIBLE`` (SSE2 without approximate
+#:   reciprocals; Intel's documented branch for "Intel and compatible" processors) names one
+#:   code path on every x86 host; there it does change the GEMM bits (``CNR:COMPATIBLE``).
+#:   Read at MKL's first call; ignored after it. MKL's guarantee also needs a fixed thread
+#:   count (the run's ``threads``).
+#:
+#: What these cannot pin: kernel choices that follow cache sizes or core counts rather than the
+#: ISA (oneDNN's blocking), and torch's own version; the committed weight digest of
+#: ``tests/test_bits.py`` is what says whether two hosts really agree.
+PINNED_DISPATCH: dict[str, str] = {
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "DNNL_MAX_CPU_ISA": "AVX2",
+    "MKL_CBWR": "COMPATIBLE",
+}
+
+
+def dispatch_environment() -> dict[str, str | None]:
+    """The CPU-dispatch settings of this process, for a run's record.
+
+    Returns:
+        ``{name: value or None}`` for each variable of :data:`PINNED_DISPATCH` as this process's
+        environment has it (``None``: unset), plus ``cpu_capability``: what ATen really
+        dispatches to (``torch.backends.cpu.get_cpu_capability()``: ``DEFAULT`` | ``AVX2`` |
+        ``AVX512``). Calling it fixes ATen's choice for the rest of the process (see
+        :data:`PINNED_DISPATCH`), so call it after the environment is set.
+    """
+    import torch
+
+    out: dict[str, str | None] = {name: os.environ.get(name) for name in PINNED_DISPATCH}
+    out["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    return out
+
+
+def pinned_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A copy of ``base`` (default ``os.environ``) with :data:`PINNED_DISPATCH` set, for the
+    ``env=`` of a subprocess (papermill kernels, tests) whose torch is not imported yet.
+
+    >>> pinned_env({"PATH": "/bin"})["ATEN_CPU_CAPABILITY"]
+    'avx2'
+    """
+    env = dict(os.environ if base is None else base)
+    env.update(PINNED_DISPATCH)
+    return env

@@ -39,7 +39,7 @@ from mmlkit.config import EvalConfig, PretrainConfig, RunConfig, model_name
 from mmlkit.errors import MmlkitError
 from mmlkit.fileio import write_json
 from mmlkit.results.runlock import run_lock
-from mmlkit.runtime import torch_threads
+from mmlkit.runtime import dispatch_environment, torch_threads
 
 #: Bump when what a run folder means changes (training or scoring semantics): old runs are not reused.
 STORE_VERSION = "1"
@@ -137,6 +137,7 @@ def environment() -> dict[str, Any]:
     env = {"torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
            "platform": platform.platform(), "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
            "cpu": _cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    env["dispatch"] = dispatch_environment()  # the CPU-dispatch pins (mmlkit.runtime.PINNED_DISPATCH)
     for name in NUMERIC_PACKAGES:
         try:
             env[name] = metadata.version(name)
