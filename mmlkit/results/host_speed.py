@@ -1,15 +1,13 @@
 """How fast this host trains the profile's model: the yardstick for wall times measured elsewhere.
 
-The same 2-core machine type has come with three CPUs, and an RGB epoch of the default profile took
-2.2 s on one (AVX-512) and 5.0 s on another (AVX2), so a wall time means little without the
-speed it was measured at. ``./run_all.sh`` records this probe before and after the notebooks
-(``timings.json``), and papers_results' README states it beside the wall time.
+The same machine type comes with CPUs of different vector instruction sets (AVX2, AVX-512), which
+train at very different speeds, so a wall time means little without the speed it was measured at.
+``./run_all.sh`` records this probe before and after the notebooks (``timings.json``), and
+papers_results' README states it beside the wall time.
 
-The probe reports the fastest step, not the median: step times vary on these virtual machines
-even when nothing else of ours runs. On one (AMD EPYC family 26 model 2, 2026-12-03) the median
-of 20 steps read from 298 to 879 clips/s within minutes, the fastest of 40 from 700 to 853. The
-fastest step measures what the CPU can do; the median also measures whatever slowed the others.
-Records made before 2026-12-03 hold medians.
+The probe reports the fastest step, not the median: step times vary on virtual machines even
+when nothing else runs, and the fastest step measures what the CPU can do where the median also
+measures whatever slowed the others (the measurements behind this choice: docs/history.md).
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ NUMERIC_PACKAGES: tuple[str, ...] = ("numpy", "opencv-python-headless", "opencv-
 
 
 def _cpu_model() -> str:
-    """The CPU's model name and x86 family/model (``/proc/cpuinfo``), e.g. ``AMD EPYC (family 25 model 1)``."""
+    """The CPU's model name and x86 family/model (``/proc/cpuinfo``), ``<model name> (family F model M)``."""
     try:
         info = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().splitlines()[:30] if ":" in line)
     except OSError:
