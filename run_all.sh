@@ -3,11 +3,13 @@
 #
 #   ./run_all.sh [--profile default|smoke|paper] [--seeds 0,1,2] [--dataset synthetic|somethingv2|PATH]
 #                [--data-root DIR] [--only NOTEBOOK] [--results-dir DIR] [--device cpu|cuda]
-#                [--synth-seed S]
+#                [--synth-seed S] [--pin-dispatch]
 #       Makes .venv when missing, generates the embedded benchmark (and its optical flow) when
 #       missing, runs every notebook with papermill and writes papers_results/: executed
 #       notebooks, tables (CSV + Markdown), figures (PNG) and papers_results/README.md.
 #       --synth-seed S reruns on another draw of the benchmark (into papers_results/draw-S/).
+#       --pin-dispatch runs every process on the AVX2 code paths (mmlkit.runtime.PINNED_DISPATCH), so
+#       that AVX2 and AVX-512 hosts train the same bits (tests/test_bits.py checks the pins).
 #
 #   ./run_all.sh test [pytest args...]
 #       Makes .venv when missing, then runs pytest and nbval over notebooks/ (smoke profile).
@@ -60,7 +62,10 @@ run_notebooks() {
       --results-dir) results=$2; shift 2;;
       --device) device=$2; shift 2;;
       --synth-seed) synth_seed=$2; shift 2;;
-      -h|--help) sed -n '2,17p' "$0"; exit 0;;
+      --pin-dispatch)  # exported before any Python starts: each library reads its variable once
+        eval "$("$PY" -c 'from mmlkit.runtime import PINNED_DISPATCH as P; print("; ".join(f"export {k}={v}" for k, v in P.items()))')"
+        shift;;
+      -h|--help) sed -n '2,15p' "$0"; exit 0;;
       *) echo "run_all.sh: unknown option $1 (see ./run_all.sh --help)" >&2; exit 2;;
     esac
   done
