@@ -298,10 +298,11 @@ def scoring_split(data_cfg: DataConfig, which: str) -> str:
     ``train`` and ``val`` are the data's ``train_split`` and ``val_split``; ``heldout`` is the
     labelled held-out split ``something-something-v2-heldout.json`` where the data has one (the
     embedded benchmark), else ``val_split`` (real SSv2, whose test labels are not public: the
-    paper reports on its validation set).
+    paper reports on its validation set). The synthetic benchmark never falls back.
 
     Raises:
         ValueError: ``which`` is none of these.
+        DataError: ``heldout`` of a synthetic benchmark without one.
     """
     from mmlkit.data import sthv2
 
@@ -310,7 +311,14 @@ def scoring_split(data_cfg: DataConfig, which: str) -> str:
     if which == "val":
         return data_cfg.val_split
     if which == "heldout":
-        return "heldout" if sthv2.split_path(resolve_root(data_cfg), "heldout").is_file() else data_cfg.val_split
+        root = resolve_root(data_cfg)
+        if sthv2.split_path(root, "heldout").is_file():
+            return "heldout"
+        if data_cfg.dataset == "synthetic":  # never score another split under the held-out's name
+            raise DataError(f"{root}: the synthetic benchmark has no held-out split "
+                            f"({sthv2.split_path(root, 'heldout').name}); its preset "
+                            f"{data_cfg.synth_preset!r} asks for none (heldout_per_class=0)")
+        return data_cfg.val_split
     raise ValueError(f"evaluation split {which!r} must be 'train', 'val' or 'heldout'")
 
 
