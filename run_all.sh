@@ -2,7 +2,7 @@
 # mmlkit: one command to reproduce, one to test.
 #
 #   ./run_all.sh [--profile default|smoke|paper] [--seeds 0,1,2] [--dataset synthetic|somethingv2|PATH]
-#                [--data-root DIR] [--only NOTEBOOK] [--results-dir DIR] [--device cpu|cuda]
+#                [--data-root DIR] [--only NOTEBOOK]... [--results-dir DIR] [--device cpu|cuda]
 #                [--synth-seed S] [--pin-dispatch]
 #       Makes .venv when missing, generates the embedded benchmark (and its optical flow) when
 #       missing, runs every notebook with papermill and writes papers_results/: executed
@@ -51,14 +51,15 @@ run_tests() {
 }
 
 run_notebooks() {
-  local profile=default seeds="" dataset="" data_root="" only="" results="" device="" synth_seed=""
+  local profile=default seeds="" dataset="" data_root="" results="" device="" synth_seed=""
+  local only=()  # --only is repeatable: each names one notebook
   while [ $# -gt 0 ]; do
     case "$1" in
       --profile) profile=$2; shift 2;;
       --seeds) seeds=$2; shift 2;;
       --dataset) dataset=$2; shift 2;;
       --data-root) data_root=$2; shift 2;;
-      --only) only=$2; shift 2;;
+      --only) only+=(--only "$2"); shift 2;;
       --results-dir) results=$2; shift 2;;
       --device) device=$2; shift 2;;
       --synth-seed) synth_seed=$2; shift 2;;
@@ -74,7 +75,7 @@ run_notebooks() {
   [ -n "$seeds" ] && args+=(--seeds "$seeds")
   [ -n "$dataset" ] && args+=(--dataset "$dataset")
   [ -n "$data_root" ] && args+=(--data-root "$data_root")
-  [ -n "$only" ] && args+=(--only "$only")
+  [ ${#only[@]} -gt 0 ] && args+=("${only[@]}")
   [ -n "$results" ] && args+=(--results-dir "$results")
   [ -n "$device" ] && args+=(--device "$device")
   [ -n "$synth_seed" ] && args+=(--synth-seed "$synth_seed")

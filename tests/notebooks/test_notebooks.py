@@ -100,3 +100,24 @@ def test_jupyterlab_serves_the_recipe_notebook(tmp_path):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_run_all_forwards_every_option_to_reproduce(tmp_path):
+    """``./run_all.sh`` hands its options to ``mmlkit.results.reproduce`` unchanged, a repeated
+    ``--only`` included (a shell variable once kept only the last one)."""
+    shutil.copy(REPO / "run_all.sh", tmp_path / "run_all.sh")
+    fake = tmp_path / ".venv" / "bin" / "python"
+    fake.parent.mkdir(parents=True)
+    log = tmp_path / "argv"
+    # a stand-in interpreter: passes ensure_venv's import check, records what reproduce would get
+    fake.write_text(f'#!/bin/sh\n[ "$1" = "-m" ] && printf "%s\\n" "$@" > "{log}"\nexit 0\n')
+    fake.chmod(0o755)
+    kernel = tmp_path / ".venv" / "share" / "jupyter" / "kernels" / "mmlkit" / "kernel.json"
+    kernel.parent.mkdir(parents=True)
+    kernel.write_text("{}")
+    subprocess.run(["bash", str(tmp_path / "run_all.sh"), "--only", "01_baselines_and_ensembles", "--only",
+                    "03_ml_vs_mml", "--synth-seed", "1", "--seeds", "0,1"], check=True, capture_output=True)
+    argv = log.read_text().split()
+    assert argv[:2] == ["-m", "mmlkit.results.reproduce"]
+    assert argv[2:] == ["--profile", "default", "--seeds", "0,1", "--only", "01_baselines_and_ensembles",
+                        "--only", "03_ml_vs_mml", "--synth-seed", "1"]
