@@ -5,12 +5,24 @@ are created with ``matplotlib.figure.Figure``, so this works headless without ch
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+
+def wrap_label(text: object, width: int = 48) -> str:
+    """``text`` broken at spaces into lines of at most ``width`` characters; a word is never cut,
+    so a long class name stays readable in full (a tick label, never truncated)."""
+    return textwrap.fill(str(text), width, break_long_words=False, break_on_hyphens=False) or str(text)
+
+
+def label_lines(labels: Sequence[str]) -> int:
+    """The most lines any of ``labels`` takes (at least 1): what a row of tick labels must fit."""
+    return max([1] + [str(t).count("\n") + 1 for t in labels])
 
 
 def _save(fig: Figure, path: str | Path | None) -> Figure:
@@ -80,10 +92,13 @@ def class_gain(acc_a: np.ndarray, acc_b: np.ndarray, class_names: Sequence[str] 
     ok = np.flatnonzero(np.isfinite(gain))
     order = ok[np.argsort(-np.abs(gain[ok]), kind="stable")][:top]
     order = order[np.argsort(gain[order], kind="stable")]
-    fig = Figure(figsize=(6, 0.25 * len(order) + 1.2), layout="constrained")
+    labels = [wrap_label(names[i]) for i in order]
+    row = max(0.25, 0.08 + 0.14 * label_lines(labels))  # inches per class: room for its wrapped name
+    fig = Figure(figsize=(7, row * len(order) + 1.2), layout="constrained")
     ax = fig.subplots()
     ax.barh(np.arange(len(order)), 100 * gain[order], color=["tab:green" if g > 0 else "tab:red" for g in gain[order]])
-    ax.set_yticks(np.arange(len(order)), [names[i][:50] for i in order], fontsize=7)
+    ax.set_yticks(np.arange(len(order)), labels, fontsize=7)
+    ax.set_ylim(-0.6, len(order) - 0.4)
     ax.axvline(0, color="k", lw=0.8)
     ax.set_xlabel(f"per-class top-1 gain, {label_a} - {label_b} (points)")
     return _save(fig, path)
@@ -97,14 +112,15 @@ def confusion_heatmap(cm: np.ndarray, class_names: Sequence[str] | None = None, 
         cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     k = len(cm)
     size = min(12, 2 + 0.3 * k)
-    fig = Figure(figsize=(size + 1, size), layout="constrained")
+    named = class_names is not None and k <= 40
+    fig = Figure(figsize=(size + (2.6 if named else 1), size), layout="constrained")
     ax = fig.subplots()
     im = ax.imshow(cm, cmap="viridis", vmin=0, vmax=1 if normalize else None)
     fig.colorbar(im, ax=ax, shrink=0.8)
-    if class_names is not None and k <= 40:
-        ax.set_xticks(range(k), [n[:25] for n in class_names], rotation=90, fontsize=6)
-        ax.set_yticks(range(k), [n[:25] for n in class_names], fontsize=6)
-    ax.set_xlabel("predicted")
+    if named:  # the full name on the rows, its index on the columns
+        ax.set_xticks(range(k), [str(i) for i in range(k)], fontsize=6)
+        ax.set_yticks(range(k), [wrap_label(f"{i}: {n}", 40) for i, n in enumerate(class_names)], fontsize=6)
+    ax.set_xlabel("predicted (class index)" if named else "predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
     return _save(fig, path)
@@ -176,26 +192,24 @@ def forest(claims: pd.DataFrame, margin: float = 1.0, path: str | Path | None = 
         claims: rows of :func:`mmlkit.results.analysis.compare`: ``claim``, ``comparison``,
             ``diff``, ``low``, ``high``, ``verdict``, ``seeds``, ``detectable``.
     """
-    import textwrap
-
-    n = len(claims)
-    fig = Figure(figsize=(11, 0.55 * n + 1.4), layout="constrained")
+    labels = [wrap_label(f"{r['claim']}: {r['comparison']}", 64) for _, r in claims.iterrows()]
+    rows = np.array([0.3 + 0.15 * label_lines([t]) for t in labels])  # inches: each row fits its wrapped label
+    fig = Figure(figsize=(12, rows.sum() + 1.4), layout="constrained")
     ax = fig.subplots()
     ax.axvspan(-margin, margin, color="tab:blue", alpha=0.08, lw=0)
     ax.axvline(0, color="0.3", lw=0.8)
-    ys = np.arange(n)[::-1]
+    ys = rows.sum() - (np.cumsum(rows) - rows / 2)  # first claim on top, y in inches
     for y, (_, r) in zip(ys, claims.iterrows()):
         colour = _VERDICT_COLOURS.get(r["verdict"], "k")
         if np.isfinite(r["low"]):
             ax.plot([r["low"], r["high"]], [y, y], color=colour, lw=2)
         ax.plot([r["diff"]], [y], "o", color=colour, ms=5)
-    labels = [textwrap.shorten(f"{r['claim']}: {r['comparison']}", 70, placeholder=" ...") for _, r in claims.iterrows()]
     ax.set_yticks(ys, labels, fontsize=8)
     notes = [f"{r['verdict']}; {int(r['seeds'])} seeds; detects ±{r['detectable']:.1f}" if np.isfinite(r["detectable"])
              else f"{r['verdict']}; {int(r['seeds'])} seed" for _, r in claims.iterrows()]
     right = ax.secondary_yaxis("right")
     right.set_yticks(ys, notes, fontsize=8)
-    ax.set_ylim(-0.7, n - 0.3)
+    ax.set_ylim(0, rows.sum())
     ax.set_xlabel(f"A - B (points); shaded: ±{margin:g}, no effect of practical size")
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)

@@ -141,13 +141,17 @@ def per_class_table(per_class: dict[str, np.ndarray], class_names: Sequence[str]
 
 def per_class_figure(table: pd.DataFrame) -> Figure:
     """A heat map of :func:`per_class_table`: which classes each modality sees."""
+    from mmlkit.results.plots import label_lines, wrap_label
+
     mods = [c for c in table.columns if c != "class"]
-    fig = Figure(figsize=(2.0 + 1.1 * len(mods) + 4.5, 0.24 * len(table) + 1.2), layout="constrained")
+    labels = [wrap_label(c) for c in table["class"]]  # full names, wrapped, never cut
+    row = max(0.24, 0.08 + 0.14 * label_lines(labels))  # inches per class
+    fig = Figure(figsize=(2.0 + 1.1 * len(mods) + 4.5, row * len(table) + 1.2), layout="constrained")
     ax = fig.subplots()
     data = table[mods].to_numpy(float)
     im = ax.imshow(data, cmap="viridis", vmin=0, vmax=100, aspect="auto")
     ax.set_xticks(range(len(mods)), mods)
-    ax.set_yticks(range(len(table)), [str(c)[:48] for c in table["class"]], fontsize=7)
+    ax.set_yticks(range(len(table)), labels, fontsize=7)
     for (i, j), v in np.ndenumerate(data):
         if np.isfinite(v):
             ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=6, color="w" if v < 60 else "k")

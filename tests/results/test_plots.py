@@ -50,3 +50,37 @@ def test_sampler_timelines(tmp_path):
     assert v["random (both)"].shape == (5, 8)
     plots.sampler_timelines(50, path=tmp_path / "t2.png")
     _png(tmp_path / "t2.png")
+
+
+LONG_NAMES = ["Moving something and something away from each other",
+              "Poking something so lightly that it doesn't or almost doesn't move",
+              "Putting something that can't roll onto a slanted surface, so it stays where it is", "Holding something"]
+
+
+def _ticks(ax) -> list[str]:
+    return [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
+
+
+def test_long_class_names_are_shown_in_full_never_cut():
+    from mmlkit.results import validity
+
+    k = len(LONG_NAMES)
+    gain = plots.class_gain(np.linspace(0.2, 0.9, k), np.full(k, 0.5), LONG_NAMES)
+    assert sorted(_ticks(gain.axes[0])) == sorted(LONG_NAMES)
+    heat = validity.per_class_figure(validity.per_class_table({"RGB": np.full(k, 0.5)}, LONG_NAMES))
+    assert _ticks(heat.axes[0]) == LONG_NAMES
+    cm = plots.confusion_heatmap(np.eye(k, dtype=int), LONG_NAMES)
+    assert _ticks(cm.axes[0]) == [f"{i}: {n}" for i, n in enumerate(LONG_NAMES)]
+    assert all(len(line) <= 48 for t in gain.axes[0].get_yticklabels() for line in t.get_text().split("\n"))
+    assert plots.wrap_label("a" * 60) == "a" * 60  # a word is never cut
+
+
+def test_forest_shows_each_comparison_in_full():
+    what = ("MML's RGB model beats ML's RGB model [ML degenerate here: both RGB models start from the same "
+            "checkpoint, see the same clips and have no dropout, so they stay identical and the KL term is 0]")
+    claims = pd.DataFrame([{"claim": "C3", "comparison": what, "diff": -0.7, "low": -1.5, "high": 0.1,
+                            "verdict": "inconclusive", "seeds": 4, "detectable": 1.1},
+                           {"claim": "C1", "comparison": "short", "diff": 2.0, "low": 1.0, "high": 3.0,
+                            "verdict": "holds", "seeds": 3, "detectable": 1.0}])
+    fig = plots.forest(claims)
+    assert _ticks(fig.axes[0]) == [f"C3: {what}", "C1: short"]
