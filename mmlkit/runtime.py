@@ -57,7 +57,7 @@ def check_device(device: str) -> None:
 #: Environment variables that make every x86-64 host run the same CPU code paths (AVX2), so that
 #: an AVX2 and an AVX-512 host compute the same float operations in the same order. Each is read
 #: once, lazily, by its library, and is ignored after that (verified in subprocesses with torch
-#: 2.14.1, oneMKL 2024 and oneDNN 3.12 on an AVX-512 AMD EPYC; see below), so it must be in the
+#: 2.14.1, oneMKL 2024 and oneDNN 3.12 on an AVX-512 host; see below), so it must be in the
 #: environment before the process's first tensor operation; the safe rule is before ``import
 #: torch``. Launch work through :func:`pinned_env` rather than setting them from inside a running
 #: process. ``tests/test_bits.py`` checks on every run that each one reaches a launched process.

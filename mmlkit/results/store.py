@@ -105,12 +105,6 @@ def run_hash(cfg: RunConfig) -> str:
     return hashlib.sha256(f"{portable_config(cfg).digest()}:{STORE_VERSION}".encode()).hexdigest()[:12]
 
 
-def legacy_run_hash(cfg: RunConfig) -> str:
-    """The address stores made before 2026-12-02 used: the digest of the config as it is, absolute
-    checkpoint paths included (so a moved store was not found). Still looked up, never written."""
-    return hashlib.sha256(f"{cfg.digest()}:{STORE_VERSION}".encode()).hexdigest()[:12]
-
-
 #: Packages whose versions can change a run's floats (data, flow, training); recorded with every run.
 NUMERIC_PACKAGES: tuple[str, ...] = ("numpy", "opencv-python-headless", "opencv-contrib-python-headless", "decord",
                                      "av", "scipy")
@@ -240,69 +234,21 @@ class RunStore:
         return f"RunStore({str(self.root)!r})"
 
     def run_dir(self, cfg: RunConfig) -> Path:
-        """``runs/<Mods>_s<seed>_<hash>``; a folder a store made under :func:`legacy_run_hash` is
-        used where it exists and the portable one does not."""
+        """``runs/<Mods>_s<seed>_<hash>``; a folder an older store made under
+        :func:`~mmlkit.results.migrate.legacy_run_hash` is used where it exists and the portable
+        one does not."""
+        from mmlkit.results.migrate import legacy_run_hash
+
         d = self.root / "runs" / f"{_run_stem(cfg)}{run_hash(cfg)}"
         legacy = self.root / "runs" / f"{_run_stem(cfg)}{legacy_run_hash(cfg)}"
         return legacy if not d.exists() and legacy.exists() else d
 
     def migrate(self) -> list[tuple[str, str]]:
-        """Move every run to its portable address (:func:`run_hash`), so the store can move.
+        """Move every run to its portable address (:func:`run_hash`), so the store can move: see
+        :func:`mmlkit.results.migrate.migrate_store`."""
+        from mmlkit.results.migrate import migrate_store
 
-        Runs stored before 2026-12-02 are named by :func:`legacy_run_hash` and name their
-        checkpoints by absolute path. Each one's ``tune_from`` and ``model.pretrained`` are
-        pointed into this store (a stage-2 run's to its stage-1 run's new folder), its
-        ``config.json`` and ``run.json`` hash rewritten, and its folder renamed. Running it again
-        changes nothing.
-
-        Returns:
-            (old, new) folder names of the runs renamed.
-
-        Raises:
-            StoreError: a run's portable folder already exists (two copies of one run).
-        """
-        base = self.root / "runs"
-        renamed: dict[str, str] = {}
-
-        def here(path: str | None) -> str | None:  # a store path, into this store, renamed runs followed
-            rel = portable_path(path)
-            if rel is None or not rel.startswith("<store>/"):
-                return path
-            parts = rel.split("/")[1:]
-            if parts[0] == "runs" and parts[1] in renamed:
-                parts[1] = renamed[parts[1]]
-            return str(self.root.joinpath(*parts))
-
-        def starts_from_a_run(d: Path) -> bool:
-            raw = _read_json(d / "config.json") or {}
-            return (portable_path(raw.get("tune_from")) or "").startswith("<store>/runs/")
-
-        origin: dict[str, str] = {}  # current folder name -> the name it had before migrate()
-        for _ in range(8):  # a run moves after the run it starts from: a few passes reach the fixpoint
-            changed = False
-            for d in sorted(base.iterdir(), key=lambda d: (starts_from_a_run(d), d.name)) if base.exists() else []:
-                raw = _read_json(d / "config.json")
-                if raw is None:
-                    continue
-                cfg = RunConfig.from_dict(raw)
-                new_cfg = _with_paths(cfg, here)
-                target = d.with_name(f"{_run_stem(cfg)}{run_hash(new_cfg)}")
-                if new_cfg != cfg:
-                    write_json(d / "config.json", new_cfg.to_dict())
-                    changed = True
-                if target != d:
-                    if target.exists():
-                        raise StoreError(f"{d} and {target} hold the same run; keep one of them")
-                    d.rename(target)
-                    renamed[d.name] = target.name
-                    origin[target.name] = origin.pop(d.name, d.name)
-                    info = _read_json(target / "run.json")
-                    if info is not None:
-                        write_json(target / "run.json", {**info, "hash": run_hash(new_cfg)})
-                    changed = True
-            if not changed:
-                break
-        return [(old, new) for new, old in origin.items()]
+        return migrate_store(self)
 
     def get(self, cfg: RunConfig) -> Run:
         """The Run of ``cfg`` (its folder may not exist yet)."""

@@ -64,24 +64,3 @@ def test_load_cost_missing_and_broken(tmp_path):
         ic.load_cost(bad)
     bad.write_text(json.dumps(_doc()))
     assert ic.load_cost(bad)["results"][0]["median_ms"] == 4.0
-
-
-def test_a_stored_headline_without_per_seed_scores_gives_the_same_table(tmp_path, load_tool):
-    """tools/accuracy_vs_cost_from_tables.py: a headline's mean ± std, with or without its
-    ``inference`` column, joins with the cost as the per-seed path does."""
-    tool = load_tool("accuracy_vs_cost_from_tables")
-    per_seed, _ = ic.accuracy_vs_cost(_acc(), _doc(), "default", "farneback")
-    old = pd.DataFrame({"experiment": ["RGB alone", "MML RGB,Flow: RGB", "(2 models) RGB + Flow ensemble",
-                                       "RGB, random sampling, both-views test"],
-                        "models at inference": [1, 1, 2, 1],
-                        "top-1 (%)": ["62.0 ± 2.0", "63.0 ± 2.0", "70.0 ± 0.0", "66.0 ± 0.0"], "seeds": [3] * 4})
-    old.to_csv(tmp_path / "headline.csv", index=False)
-    summary = tool.headline_summary(tmp_path / "headline.csv")
-    assert list(summary["inference"]) == ["RGB", "RGB", "RGB+Flow", "RGB (several views)"]
-    table, _ = ic.summary_vs_cost(summary, _doc(), "default", "farneback")
-    assert list(table["ms/video"]) == [4.0, 4.0, 10.0]                   # several views: left out
-    assert table.iloc[:2]["top-1 mean (%)"].tolist() == per_seed.iloc[:2]["top-1 mean (%)"].tolist()
-    old.assign(**{"top-1 (%)": ["62.0", "63.0 ± 2.0", "70.0 ± 0.0", "66.0 ± 0.0"]}).to_csv(tmp_path / "bad.csv",
-                                                                                           index=False)
-    with pytest.raises(ValueError, match="bad.csv.*RGB alone.*'62.0'"):
-        tool.headline_summary(tmp_path / "bad.csv")

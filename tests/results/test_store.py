@@ -7,7 +7,8 @@ import pytest
 
 from mmlkit.config import EvalConfig, profile, with_overrides
 from mmlkit.evaluation import Scores
-from mmlkit.results.store import (STORE_VERSION, RunStore, StoreError, legacy_run_hash, load_or_run, portable_path,
+from mmlkit.results.migrate import legacy_run_hash
+from mmlkit.results.store import (STORE_VERSION, RunStore, StoreError, load_or_run, portable_path,
                                   run_hash)
 
 

@@ -127,8 +127,8 @@ PRESETS: dict[str, SynthPreset] = {
     # pixels move < 4.1 px per axis) with a 0.04 px step instead of 0.16 px at bound 20.
     # heldout_per_class: the rule fixed in issue 21 (the held-out split's part of one seed's paired
     # difference <= 0.5 points), applied to the variance components of C1 and the C3 core measured
-    # on the validation split with seeds 0-2 of draw 0 (2026-12-05, AMD EPYC AVX-512): the largest
-    # need was C1's, 7,360 videos (C3: 5,564, 5,115, 3,470), so 254 per class (7,366).
+    # on the validation split with seeds 0-2 of draw 0: the largest need was C1's, 7,360 videos
+    # (C3: 5,564, 5,115, 3,470), so 254 per class (7,366; the measurement: docs/measurements.md).
     "default": SynthPreset("default", 48, 48, train_per_class=30, val_per_class=20, test_per_class=5,
                            heldout_per_class=254, pack_size=32, flow_method="farneback", flow_bound=5.0),
     "large": SynthPreset("large", 112, 112, train_per_class=200, val_per_class=50, test_per_class=20),
