@@ -1,0 +1,172 @@
+"""Progress a person can read while ``./run_all.sh`` runs: one line per finished training run.
+
+The notebooks train inside papermill's kernels, whose output ``./run_all.sh`` does not show, so
+the runner watches the results store instead: every run folder that gains its ``done.json``
+is a finished training run. For each one it prints its name, its epochs and its minutes, with the
+count of runs trained so far, an estimate of the runs still to do and of the time left::
+
+    [reproduce] 01_baselines_and_ensembles: trained Flow_s4_0ad8c8f707fd (Flow, 80 epochs, 3.0 min)
+      | 9 runs trained, about 57 to do, about 2 h 10 min left
+
+The estimate comes from the last full run recorded in ``timings.json`` (each notebook's minutes
+and training runs), scaled by the ratio of this host's measured training speed to the speed
+measured there (:func:`mmlkit.results.host_speed.train_clips_per_s`). The analyses decide some
+runs as they go (the seed rule asks for more seeds when the first ones are too noisy), so no
+exact plan exists before the run; the estimate says "about", and says nothing where no earlier
+full run was recorded. A store that already holds runs makes the estimate an upper bound.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence, TextIO
+
+
+def finished_runs(results_dir: str | Path) -> set[str]:
+    """The run folders of a store whose training finished (they hold ``done.json``)."""
+    return {p.parent.name for p in (Path(results_dir) / "runs").glob("*/done.json")}
+
+
+def run_summary(run_dir: Path) -> dict[str, Any]:
+    """A finished run's modalities, epochs and training minutes, from its ``config.json`` and
+    ``run.json`` (``None`` where a file is missing or unreadable: the line says ``?``)."""
+    def read(name: str) -> dict:
+        try:
+            return json.loads((run_dir / name).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    cfg, info = read("config.json"), read("run.json")
+    train_s = (info.get("timings") or {}).get("train_s")
+    return {"name": run_dir.name, "modalities": ",".join(cfg.get("modalities") or ()) or None,
+            "epochs": (cfg.get("optim") or {}).get("epochs"),
+            "minutes": None if train_s is None else float(train_s) / 60}
+
+
+def format_minutes(minutes: float) -> str:
+    """``42 min``; from 90 minutes on, hours and minutes (``2 h 10 min``)."""
+    m = max(0, round(minutes))
+    return f"{m} min" if m < 90 else f"{m // 60} h {m % 60:02d} min"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What the last recorded full run took, to estimate what is left of this one.
+
+    Attributes:
+        notebook_s: each notebook's wall seconds in that run.
+        runs: training runs that run trained (``None``: unknown, e.g. it reused a store).
+        speed: the host's training speed (clips/s) measured there.
+    """
+
+    notebook_s: dict[str, float] = field(default_factory=dict)
+    runs: int | None = None
+    speed: float | None = None
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Expectation | None":
+        """From a ``timings.json`` record (``{"full_run": {...}, "reruns": [...]}``); ``None``
+        when it holds no full run."""
+        run = (record or {}).get("full_run")
+        if not run or not run.get("notebooks"):
+            return None
+        speeds = [s for s in run.get("host_train_clips_per_s") or [] if s]
+        fresh = run.get("runs_reused") == 0  # from an empty store: its count is the whole work
+        return cls(notebook_s={k: float(v) for k, v in run["notebooks"].items()},
+                   runs=int(run["runs_trained"]) if fresh and "runs_trained" in run else None,
+                   speed=max(speeds) if speeds else None)
+
+    def seconds_left(self, names: Sequence[str], current: int, elapsed_in_current: float,
+                     speed: float | None) -> float | None:
+        """Seconds left: the recorded time of the notebooks after ``names[current]``, plus what is
+        left of the current one's, scaled by ``self.speed / speed`` (this host is faster when
+        ``speed`` is larger). ``None`` when a notebook to come was not recorded."""
+        rest = names[current + 1:]
+        if names[current] not in self.notebook_s or any(n not in self.notebook_s for n in rest):
+            return None
+        scale = self.speed / speed if self.speed and speed else 1.0
+        left = max(0.0, self.notebook_s[names[current]] * scale - elapsed_in_current)
+        return left + sum(self.notebook_s[n] for n in rest) * scale
+
+
+def progress_line(notebook: str, run: dict[str, Any], trained: int, to_do: int | None,
+                  left_s: float | None) -> str:
+    """The line printed for one finished run (see the module docstring)."""
+    what = ", ".join(x for x in (run["modalities"],
+                                 None if run["epochs"] is None else f"{run['epochs']} epochs",
+                                 "? min" if run["minutes"] is None else f"{run['minutes']:.1f} min") if x)
+    tail = [f"{trained} run{'s' if trained != 1 else ''} trained"]
+    tail.append("runs to do unknown" if to_do is None else f"about {to_do} to do")
+    tail.append("time left unknown (no earlier full run recorded)" if left_s is None
+                else f"about {format_minutes(left_s / 60)} left")
+    return f"[reproduce] {notebook}: trained {run['name']} ({what}) | {', '.join(tail)}"
+
+
+class StoreWatcher:
+    """Prints :func:`progress_line` for every run that finishes in ``results_dir`` while a
+    ``with`` block runs (a daemon thread polling every ``interval`` seconds; a last poll on exit).
+
+    Args:
+        results_dir: the store the notebooks train into.
+        names: the notebooks of this invocation, in run order.
+        expectation: the last full run's record (``None``: no estimate).
+        speed: this host's measured training speed (clips/s).
+        out: where lines go (default ``sys.stdout``).
+        clock: ``time.perf_counter`` (injectable for tests).
+    """
+
+    def __init__(self, results_dir: str | Path, names: Sequence[str], expectation: Expectation | None,
+                 speed: float | None, interval: float = 10.0, out: TextIO | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.results_dir, self.names, self.expectation = Path(results_dir), list(names), expectation
+        self.speed, self.interval, self.out, self.clock = speed, interval, out, clock
+        self.seen = finished_runs(self.results_dir)
+        self.trained: list[str] = []
+        self.current, self.started = 0, clock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def notebook(self, index: int) -> None:
+        """The runner starts ``names[index]``."""
+        with self._lock:
+            self.current, self.started = index, self.clock()
+
+    def poll(self) -> list[str]:
+        """Print (and return) a line for each run finished since the last poll."""
+        with self._lock:
+            new = sorted(finished_runs(self.results_dir) - self.seen,
+                         key=lambda n: (self.results_dir / "runs" / n / "done.json").stat().st_mtime)
+            lines = []
+            for name in new:
+                self.seen.add(name)
+                self.trained.append(name)
+                exp = self.expectation
+                to_do = None if exp is None or exp.runs is None else max(0, exp.runs - len(self.trained))
+                left = None if exp is None else exp.seconds_left(self.names, self.current,
+                                                                  self.clock() - self.started, self.speed)
+                lines.append(progress_line(self.names[self.current], run_summary(self.results_dir / "runs" / name),
+                                           len(self.trained), to_do, left))
+            for line in lines:
+                print(line, file=self.out or sys.stdout, flush=True)
+            return lines
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.poll()
+
+    def __enter__(self) -> "StoreWatcher":
+        self._thread = threading.Thread(target=self._loop, name="mmlkit-store-watcher", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.poll()

@@ -1,0 +1,71 @@
+"""mmlkit.results.watch: the line per finished run, and the estimate of what is left."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import pytest
+
+from mmlkit.results.watch import Expectation, StoreWatcher, format_minutes, progress_line, run_summary
+
+RECORD = {"full_run": {"notebooks": {"00": 60.0, "01": 600.0, "02": 1200.0}, "runs_trained": 20,
+                       "runs_reused": 0, "host_train_clips_per_s": [300.0, 400.0]}, "reruns": []}
+
+
+def _finish(root, name, epochs=40, train_s=90.0, mtime=None):
+    d = root / "runs" / name
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"modalities": ["RGB", "Flow"], "optim": {"epochs": epochs}}))
+    (d / "run.json").write_text(json.dumps({"timings": {"train_s": train_s}}))
+    (d / "done.json").write_text("{}")
+    if mtime is not None:
+        os.utime(d / "done.json", (mtime, mtime))
+    return d
+
+
+def test_the_expectation_reads_the_last_full_run():
+    exp = Expectation.from_record(RECORD)
+    assert exp.runs == 20 and exp.speed == 400.0 and exp.notebook_s["02"] == 1200.0
+    # this host twice as fast: every recorded second counts half; 100 s of notebook 01 are spent
+    assert exp.seconds_left(["00", "01", "02"], 1, 100.0, 800.0) == pytest.approx(300 - 100 + 600)
+    assert exp.seconds_left(["00", "01", "02"], 1, 1000.0, 800.0) == pytest.approx(600)  # over its time: 0 left of it
+    assert exp.seconds_left(["00", "01", "03"], 1, 0.0, 400.0) is None  # a notebook never recorded
+    reused = {"full_run": {**RECORD["full_run"], "runs_reused": 5}}
+    assert Expectation.from_record(reused).runs is None  # a run on a filled store: its count is not the work
+    assert Expectation.from_record({}) is None and Expectation.from_record({"full_run": {}}) is None
+
+
+def test_a_line_names_the_run_its_epochs_and_minutes_and_what_is_left(tmp_path):
+    run = run_summary(_finish(tmp_path, "RGB-Flow_s1_0123456789ab", epochs=80, train_s=336.0))
+    line = progress_line("03_ml_vs_mml", run, 7, 12, 5400.0)
+    assert line == ("[reproduce] 03_ml_vs_mml: trained RGB-Flow_s1_0123456789ab (RGB,Flow, 80 epochs, 5.6 min) "
+                    "| 7 runs trained, about 12 to do, about 1 h 30 min left")
+    bare = progress_line("01", {"name": "x", "modalities": None, "epochs": None, "minutes": None}, 1, None, None)
+    assert bare == ("[reproduce] 01: trained x (? min) | 1 run trained, runs to do unknown, "
+                    "time left unknown (no earlier full run recorded)")
+    assert format_minutes(42.4) == "42 min" and format_minutes(130) == "2 h 10 min"
+
+
+def test_the_watcher_prints_one_line_per_finished_run_in_order(tmp_path):
+    _finish(tmp_path, "RGB_s0_aaaaaaaaaaaa")  # already stored when the run starts: not this run's work
+    out, now = io.StringIO(), [0.0]
+    w = StoreWatcher(tmp_path, ["00", "01", "02"], Expectation.from_record(RECORD), speed=400.0, out=out,
+                     clock=lambda: now[0])
+    assert w.poll() == []
+    w.notebook(1)
+    _finish(tmp_path, "Flow_s0_bbbbbbbbbbbb", mtime=2e9)
+    _finish(tmp_path, "RGB_s1_cccccccccccc", mtime=1e9)  # finished first
+    now[0] = 60.0
+    lines = w.poll()
+    assert [l.split("trained ")[1].split(" ")[0] for l in lines] == ["RGB_s1_cccccccccccc", "Flow_s0_bbbbbbbbbbbb"]
+    assert "2 runs trained, about 18 to do, about 29 min left" in lines[1]  # 600 - 60 + 1200 s
+    assert w.poll() == [] and out.getvalue().count("\n") == 2
+
+
+def test_the_watcher_thread_reports_a_run_that_finishes_while_it_watches(tmp_path):
+    out = io.StringIO()
+    with StoreWatcher(tmp_path, ["01"], None, speed=None, interval=0.05, out=out):
+        _finish(tmp_path, "RGB_s0_aaaaaaaaaaaa")
+    assert out.getvalue().startswith("[reproduce] 01: trained RGB_s0_aaaaaaaaaaaa (RGB,Flow, 40 epochs, 1.5 min)")
