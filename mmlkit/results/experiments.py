@@ -24,7 +24,8 @@ as ImageNet weights are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import pandas as pd
@@ -55,6 +56,28 @@ PLANS.update({"heldout": EvalConfig(split="heldout"),
 SCORING_PLAN = "heldout"
 
 
+#: The repository root. A relative ``results_dir`` or ``output_dir`` of a notebook is read from
+#: here (a notebook runs in notebooks/, by papermill or a reader), and a path inside it is shown
+#: relative to it, so a page shows no machine's folders.
+REPO = Path(__file__).resolve().parents[2]
+
+
+def repo_path(path: str | Path) -> Path:
+    """``path`` as an absolute path: a relative one (``"results/default"``) from the repository root."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else REPO / p
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` as a page shows it: relative to the repository root when inside it
+    (``"results/default"``; ``"."`` for the root itself), else unchanged."""
+    p = Path(path).expanduser()
+    try:
+        return p.resolve().relative_to(REPO).as_posix() if p.is_absolute() else p.as_posix()
+    except ValueError:
+        return str(path)
+
+
 def heldout_plan(plan: str) -> str:
     """The held-out split's name of a validation view plan (``centre`` -> ``heldout``)."""
     return SCORING_PLAN if plan == "centre" else f"heldout_{plan}"
@@ -72,7 +95,9 @@ class Study:
         data_root: the data root (``None``: the profile's; synthetic: the cache folder).
         device: ``cpu`` | ``cuda``.
         workers: data loader processes.
-        results_dir: the runs store (``None``: ``results/<profile>`` at the repository root).
+        results_dir: the runs store (``None``: ``results/<profile>`` at the repository root; a
+            relative path is read from the repository root, :func:`repo_path`). Stored
+            absolute; the repr shows it relative to the repository root (:func:`shown_path`).
         synth_seed: the draw of the synthetic benchmark (``dataset="synthetic"`` only; the image
             stand-in does not depend on it). Another draw checks that a verdict is not a
             property of one data set.
@@ -101,6 +126,14 @@ class Study:
             from mmlkit.results.store import default_results_dir
 
             object.__setattr__(self, "results_dir", str(default_results_dir(self.profile)))
+        else:
+            object.__setattr__(self, "results_dir", str(repo_path(self.results_dir)))
+
+    def __repr__(self) -> str:
+        """The fields, with ``results_dir`` relative to the repository root when inside it."""
+        shown = {f.name: shown_path(self.results_dir) if f.name == "results_dir" else getattr(self, f.name)
+                 for f in fields(self) if f.repr}
+        return f"Study({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     def seeds_upto(self, n: int) -> tuple[int, ...]:
         """The first ``n`` seeds: ``seeds``, then the integers after the largest of them."""

@@ -83,7 +83,46 @@ def run_notebook(name: str, out_dir: Path, parameters: dict) -> float:
     t0 = time.perf_counter()
     pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters=parameters,
                         kernel_name="mmlkit", progress_bar=False, cwd=str(NOTEBOOKS))
-    return time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    portable_record(out)
+    return seconds
+
+
+def portable_record(path: Path) -> None:
+    """Papermill's record in an executed notebook (``metadata.papermill``: ``input_path``,
+    ``output_path``) with paths relative to the repository root where they are inside it, so the
+    notebook names no machine's folders; nothing else changes."""
+    import nbformat
+
+    from mmlkit.results.experiments import shown_path
+
+    nb = nbformat.read(path, as_version=4)
+    pm = nb.metadata.get("papermill") or {}
+    changed = False
+    for key in ("input_path", "output_path"):
+        if isinstance(pm.get(key), str) and shown_path(pm[key]) != pm[key]:
+            pm[key], changed = shown_path(pm[key]), True
+    if changed:
+        nbformat.write(nb, path)
+
+
+def notebook_parameters(args: argparse.Namespace, seeds: list[int], results_dir: Path, out_dir: Path) -> dict:
+    """What papermill injects into every notebook (and the run's record keeps): the paths as a
+    page may show them. ``results_dir`` is ``None`` where it is the profile's default store (the
+    notebooks' own default), and a path inside the repository is relative to its root, which is
+    where the notebooks read it from (:func:`mmlkit.results.experiments.repo_path`); a path
+    outside stays absolute.
+
+    Args:
+        results_dir, out_dir: absolute paths of the runs store and of the output folder.
+    """
+    from mmlkit.results.experiments import shown_path
+    from mmlkit.results.store import default_results_dir
+
+    same = Path(results_dir).resolve() == default_results_dir(args.profile).resolve()
+    return {"profile": args.profile, "seeds": seeds, "dataset": args.dataset, "data_root": args.data_root,
+            "device": args.device, "workers": args.workers, "results_dir": None if same else shown_path(results_dir),
+            "output_dir": shown_path(out_dir), "synth_seed": args.synth_seed}
 
 
 def _host_speed(profile: str) -> float | None:
@@ -240,9 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     default_out = REPO / "papers_results" / (f"draw-{args.synth_seed}" if args.synth_seed else "")
     out_dir = Path(args.out or default_out).resolve()
     results_dir = Path(args.results_dir or REPO / "results" / args.profile).resolve()
-    params = {"profile": args.profile, "seeds": seeds, "dataset": args.dataset, "data_root": args.data_root,
-              "device": args.device, "workers": args.workers, "results_dir": str(results_dir),
-              "output_dir": str(out_dir), "synth_seed": args.synth_seed}
+    params = notebook_parameters(args, seeds, results_dir, out_dir)
     print(f"[reproduce] notebooks: {', '.join(names)}\n[reproduce] parameters: {json.dumps(params)}", flush=True)
     timings_file = out_dir / "timings.json"
     record = json.loads(timings_file.read_text()) if timings_file.exists() else {}

@@ -167,3 +167,36 @@ def test_decide_runs_the_seeds_the_rule_asks_for(tmp_path):
     row_off, rule_off, _ = decide(off, "C3", "x", "A", side(1), "B", side(0))
     assert row_off["seeds"] == 3 and "off" in rule_off["outcome"]
     assert st.seeds_upto(5) == (0, 1, 2, 3, 4) and Study(profile="default", seeds=(4, 9)).seeds_upto(3) == (4, 9, 10)
+
+
+def test_a_relative_results_dir_is_read_from_the_repository_root_and_shown_relative(tmp_path):
+    from mmlkit.results.experiments import REPO, shown_path
+    from mmlkit.results.store import default_results_dir
+
+    s = Study(profile="smoke", results_dir="results/elsewhere")
+    assert s.results_dir == str(REPO / "results" / "elsewhere")  # not the notebook's cwd
+    assert "results_dir='results/elsewhere'" in repr(s) and str(REPO) not in repr(s)
+    default = Study(profile="smoke")
+    assert default.results_dir == str(default_results_dir("smoke"))
+    assert repr(default) == ("Study(profile='smoke', seeds=(0,), dataset='synthetic', data_root=None, device='cpu', "
+                             f"workers=0, results_dir='results/smoke', synth_seed=0, seed_rule=True, "
+                             f"seed_cap={default.seed_cap})")
+    outside = Study(profile="smoke", results_dir=str(tmp_path))
+    assert outside.results_dir == str(tmp_path) and f"results_dir={str(tmp_path)!r}" in repr(outside)
+    assert shown_path(REPO / "papers_results" / "draw-1") == "papers_results/draw-1" and shown_path(REPO) == "."
+
+
+def test_analysis_save_reads_a_relative_output_dir_from_the_repository_root(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from mmlkit.results import analysis
+
+    root, cwd = tmp_path / "repo", tmp_path / "notebooks"  # a notebook runs in notebooks/
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(analysis, "repo_path", lambda p: root / p)
+    analysis.Analysis("x", tables={"t": pd.DataFrame({"a": [1.0]})}).save("papers_results")
+    assert (root / "papers_results" / "tables" / "x_t.csv").exists() and not (cwd / "papers_results").exists()
+    from mmlkit.results.experiments import REPO, repo_path
+
+    assert repo_path("papers_results") == REPO / "papers_results" and repo_path(tmp_path) == tmp_path

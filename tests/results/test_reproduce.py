@@ -110,3 +110,42 @@ def test_the_package_remembers_no_history():
                 if pattern.search(line):
                     hits.append(f"{path.name}:{no}: {line.strip()[:100]}")
     assert not hits, "history in the package (move it to docs/history.md):\n" + "\n".join(hits)
+
+
+def test_notebook_parameters_name_no_machine_folder(tmp_path):
+    """Papermill's injected cell is part of every rendered page: the default store is ``None`` (the
+    notebooks' default), a folder inside the repository is relative to its root, one outside stays."""
+    import argparse
+
+    from mmlkit.results.experiments import REPO, repo_path
+    from mmlkit.results.reproduce import notebook_parameters
+    from mmlkit.results.store import default_results_dir
+
+    args = argparse.Namespace(profile="default", dataset="synthetic", data_root=None, device="cpu", workers=0,
+                              synth_seed=1)
+    p = notebook_parameters(args, [0, 1], default_results_dir("default"), REPO / "papers_results" / "draw-1")
+    assert (p["results_dir"], p["output_dir"]) == (None, "papers_results/draw-1")
+    assert repo_path(p["output_dir"]) == REPO / "papers_results" / "draw-1"  # where the notebook writes
+    assert str(REPO) not in str(p) and p["seeds"] == [0, 1] and p["synth_seed"] == 1
+    p = notebook_parameters(args, [0], REPO / "results" / "other", tmp_path)
+    assert (p["results_dir"], p["output_dir"]) == ("results/other", str(tmp_path))
+
+
+def test_portable_record_rewrites_only_papermills_paths(tmp_path):
+    import nbformat
+
+    from mmlkit.results.experiments import REPO
+    from mmlkit.results.reproduce import portable_record
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("x = 1"))
+    nb.metadata["papermill"] = {"input_path": str(REPO / "notebooks" / "a.ipynb"),
+                                "output_path": str(REPO / "papers_results" / "notebooks" / "a.ipynb"),
+                                "parameters": {"output_dir": "papers_results"}}
+    path = tmp_path / "a.ipynb"
+    nbformat.write(nb, path)
+    portable_record(path)
+    got = nbformat.read(path, as_version=4)
+    assert got.metadata.papermill.input_path == "notebooks/a.ipynb"
+    assert got.metadata.papermill.output_path == "papers_results/notebooks/a.ipynb"
+    assert got.metadata.papermill.parameters == {"output_dir": "papers_results"} and got.cells[0].source == "x = 1"
