@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 
 from mmlkit.evaluation import Scores, hierarchical_bootstrap
 from mmlkit.results import precision, tables
-from mmlkit.results.experiments import SCORING_PLAN, Study
+from mmlkit.results.experiments import SCORING_PLAN, Study, repo_path
 
 
 @dataclass
@@ -44,11 +44,12 @@ class Analysis:
     def save(self, output_dir: str | Path | None) -> None:
         """Write ``tables/<name>_<key>.{csv,md}`` and ``figures/<name>_<key>.png`` under ``output_dir``.
 
-        ``output_dir=None`` writes nothing (interactive use, nbval).
+        ``output_dir=None`` writes nothing (interactive use, nbval); a relative ``output_dir``
+        (``"papers_results"``, as ``reproduce`` passes it) is read from the repository root.
         """
         if output_dir is None:
             return
-        out = Path(output_dir)
+        out = repo_path(output_dir)
         stem = (lambda key: f"{self.name}_{key}") if self.name else (lambda key: key)
         for key, df in self.tables.items():
             tables.write_table(df, out / "tables", stem(key))
