@@ -153,14 +153,14 @@ def _fresh_python(script: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_the_readme_deployment_snippet_gives_mmlkits_test_view_logits(exported, tmp_path):
-    """The README's blocks, run without mmlkit on a webm, against mmlkit's own one-clip, one-crop test view."""
+    """docs/deployment.md's blocks (linked from the README), run without mmlkit on a webm, against mmlkit's own one-clip, one-crop test view."""
     from mmlkit.config import DataConfig
     from mmlkit.data.dataset import ClipDataset
     from mmlkit.data.sthv2 import VideoRecord
     from mmlkit.data.synthetic import encode_webm
     from mmlkit.data.video import VideoSource
 
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "deployment.md").read_text()
     section = text.split("## Deploying the single RGB model", 1)[1].split("\n## ", 1)[0]
     prep, run_pt2, run_onnx = re.findall(r"```python\n(.*?)```", section, re.S)
     rng = np.random.default_rng(0)
