@@ -13,6 +13,13 @@
 #
 #   ./run_all.sh test [pytest args...]
 #       Makes .venv when missing, then runs pytest and nbval over notebooks/ (smoke profile).
+#       The documentation site's browser test needs Debian's chromium (/usr/bin/chromium); .ci/run
+#       installs it; without it that test is skipped unless MMLKIT_REQUIRE_BROWSER=1.
+#
+#   ./run_all.sh docs
+#       Makes .venv when missing, then builds the documentation site from docs/ and the executed
+#       notebooks in papers_results/ into site/ (offline, every warning an error); open
+#       site/index.html from disk or serve the folder from any static host.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -23,7 +30,7 @@ PYTHON=${PYTHON:-python3}
 log() { printf '[run_all %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 ensure_venv() {
-  if [ -x "$PY" ] && "$PY" -c "import mmlkit, torch, torchvision, cv2, papermill, nbval" 2>/dev/null; then
+  if [ -x "$PY" ] && "$PY" -c "import mmlkit, torch, torchvision, cv2, papermill, nbval, sphinx, myst_nb, furo, playwright" 2>/dev/null; then
     return 0
   fi
   log "creating $VENV (torch==2.14.1, torchvision==0.29.1 and the project's dependencies; a few minutes)"
@@ -31,7 +38,7 @@ ensure_venv() {
   "$PY" -m pip install -q --upgrade pip
   # constraints.txt: the exact versions behind papers_results/ (floats depend on them)
   "$PY" -m pip install -q -c constraints.txt "torch==2.14.1" "torchvision==0.29.1"
-  "$PY" -m pip install -q -c constraints.txt -e ".[dev,tensorboard]"
+  "$PY" -m pip install -q -c constraints.txt -e ".[dev,docs,tensorboard]"
   "$PY" -m ipykernel install --prefix "$VENV" --name mmlkit --display-name "mmlkit (.venv)" >/dev/null
   log "environment ready: $("$PY" -c 'import torch; print("torch", torch.__version__)')"
 }
@@ -48,6 +55,13 @@ run_tests() {
   "$PY" -m pytest -q "$@"
   log "nbval over notebooks/ (smoke profile)"
   "$PY" -m pytest -q --nbval-lax --nbval-kernel-name mmlkit -p no:cacheprovider notebooks/
+}
+
+build_docs() {
+  log "docs: sphinx-build -W (warnings are errors) docs/ -> site/"
+  rm -rf "$ROOT/site"
+  "$PY" -m sphinx -W --keep-going -q -b html "$ROOT/docs" "$ROOT/site"
+  log "docs: open $ROOT/site/index.html"
 }
 
 run_notebooks() {
@@ -87,6 +101,9 @@ ensure_kernel
 if [ "${1:-}" = "test" ]; then
   shift
   run_tests "$@"
+elif [ "${1:-}" = "docs" ]; then
+  shift
+  build_docs
 else
   run_notebooks "$@"
 fi
