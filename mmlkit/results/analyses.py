@@ -75,7 +75,7 @@ def baselines(study: Study) -> Analysis:
     claim, rule, var = decide(study, "C1", "an RGB+Flow ensemble beats the RGB model alone", "RGB + Flow ensemble",
                               lambda ss: [ensemble(ab) for ab in zip(of("RGB")(ss), of("Flow")(ss))],
                               "RGB", of("RGB"), compare_videos=n_val)
-    res.tables["claim"], res.tables["seed_rule"], res.tables["variance"] = (pd.DataFrame([r]) for r in (claim, rule, var))
+    res.tables["claim"], res.tables["seed_rule"], res.tables["variance"] = _decision_tables([claim], [rule], [var])
     res.tables["complementarity"] = pd.DataFrame([_ensemble_gain(scores, mods, seeds)
                                                   for mods in (("RGB", "Flow"), ("RGB", "RGBDiff"), MODALITIES)])
     names = _class_names(study)
@@ -92,13 +92,22 @@ def baselines(study: Study) -> Analysis:
     return res
 
 
+def _decision_tables(claims: Sequence[dict], rules: Sequence[dict],
+                     variances: Sequence[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The claim, seed-rule and variance tables of :func:`~mmlkit.results.analysis.decide` rows.
+    The seed rule's and the variance split's spreads and half-widths (about a point) are shown
+    with two decimals (:func:`mmlkit.results.tables.with_formats`)."""
+    return (pd.DataFrame(list(claims)), tables.with_formats(pd.DataFrame(list(rules)), ".2f"),
+            tables.with_formats(pd.DataFrame(list(variances)), ".2f"))
+
+
 def _ensemble_gain(scores: dict[str, list[Scores]], mods: Sequence[str], seeds: Sequence[int]) -> dict:
     """The ensemble of ``mods`` against its better member (by mean top-1 over seeds), paired by seed."""
     best = max(mods, key=lambda m: np.mean([top1(s) for s in scores[m]]))
     ens = [ensemble([scores[m][k] for m in mods]) for k in range(len(seeds))]
     row = compare("validity", f"the {' + '.join(mods)} ensemble beats its better member ({best})",
                   " + ".join(mods), ens, best, scores[best], seeds)
-    return {k: v for k, v in row.items() if k not in ("claim", "diff", "low", "high", "detectable")}
+    return {k: v for k, v in row.items() if k != "claim" and k not in tables.HELPER_COLUMNS}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,7 +161,7 @@ def initialisation(study: Study) -> Analysis:
                                                                                                  seeds=ss), 0))
         rows.append(row)
         rules.append(rule)
-    res.tables["claim"], res.tables["seed_rule"] = pd.DataFrame(rows), pd.DataFrame(rules)
+    res.tables["claim"], res.tables["seed_rule"], _ = _decision_tables(rows, rules, [])
     return res
 
 
@@ -212,7 +221,7 @@ def ml_vs_mml(study: Study) -> Analysis:
         ("MML's RGB model beats ML's RGB model" + degenerate, "MML: RGB", "mml", "ML: RGB (model 0)", "ml"),
         ("ML's RGB model beats the RGB model trained alone" + degenerate, "ML: RGB (model 0)", "ml",
          "RGB alone, from RGB", "alone"))]
-    res.tables["claim"], res.tables["seed_rule"], res.tables["variance"] = (pd.DataFrame(list(t)) for t in zip(*core))
+    res.tables["claim"], res.tables["seed_rule"], res.tables["variance"] = _decision_tables(*(list(t) for t in zip(*core)))
     logs = mml_runs[0].logs()
     res.figures["curves"] = plots.training_curves(logs, metrics=("ce", "kl", "val_top1"))
     gain_a = np.nanmean([per_class_accuracy(s.scores, s.labels) for s in mml_rgb], axis=0)

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from mmlkit.results import plots
 from mmlkit.results.analysis import Analysis
 from mmlkit.results.experiments import Study
+from mmlkit.results.tables import with_formats
 
 
 def _png_figure(path: Path, title: str = "") -> Figure:
@@ -77,6 +78,7 @@ def _flow_truth(source, root: Path, video_id: str, bound: float, frames: int = 6
     table = pd.DataFrame([{"video": video_id, "object pixels": int(mask.sum()),
                            "endpoint error (px)": err["epe"], "direction accuracy (%)": 100 * err["dir_acc"],
                            "zero-flow error (px)": flow_errors(np.zeros_like(gt), gt, mask)["epe"]}])
+    with_formats(table, formats={"endpoint error (px)": ".3f", "zero-flow error (px)": ".3f"})  # hundredths of a px
     ks = np.linspace(0, n - 1, frames).round().astype(int)
     lim = max(0.5, float(np.percentile(np.abs(gt[mask]), 99))) if mask.any() else 1.0
     rows = [("stored x", est[ks, ..., 0]), ("truth x", np.where(mask[ks], gt[ks, ..., 0], np.nan)),

@@ -9,7 +9,7 @@ import pandas as pd
 
 from mmlkit.evaluation import ensemble
 from mmlkit.evaluation.views import view_plan
-from mmlkit.results import analyses, paper, plots, precision
+from mmlkit.results import analyses, paper, plots, precision, tables
 from mmlkit.results.analysis import Analysis, member_scores, per_seed, score_rows, summarise
 from mmlkit.results.experiments import PLANS, SCORING_PLAN, Study, heldout_plan
 
@@ -26,12 +26,14 @@ def paper_tables(study: Study) -> Analysis:
         res.figures.update({f"{part.name}_{k}": v for k, v in part.figures.items()})
     claims = pd.concat([p.tables[k] for p in parts for k in ("claim", "rgb") if k in p.tables], ignore_index=True)
     claims = claims.sort_values("claim", kind="stable").reset_index(drop=True)
-    res.tables["claims"] = claims.drop(columns=["diff", "low", "high", "detectable"])
+    res.tables["claims"] = claims.drop(columns=list(tables.HELPER_COLUMNS))
     for key in ("seed_rule", "variance"):  # the decisive claims' seed rule and where their spread comes from
         found = [p.tables[key] for p in parts if key in p.tables]
         if found:
-            res.tables[key] = pd.concat(found, ignore_index=True)
-    res.tables["procedure"] = precision.simulate(rng=np.random.default_rng(2026))
+            res.tables[key] = tables.with_formats(pd.concat(found, ignore_index=True), ".2f")
+    fractions = ("coverage", "holds", "opposite", "no_effect", "inconclusive", "capped")
+    res.tables["procedure"] = tables.with_formats(precision.simulate(rng=np.random.default_rng(2026)), ".2f",
+                                                  {c: ".3f" for c in fractions})
     res.tables["validity"] = res.tables["initialisation_convergence"]
     res.tables["headline"], headline_acc = headline(study)
     res.figures["headline"] = plots.forest(claims, margin=precision.MARGIN)

@@ -33,3 +33,46 @@ def test_paper_data():
     assert set(pub["top1"]) >= {61.2, 59.1, 61.8, 58.8}
     cl = paper.claims_frame()
     assert list(cl["id"]) == ["C1", "C2", "C3", "C4"] and cl["test"].str.len().min() > 20
+
+
+def _claim_row(**extra):
+    long = "MML's RGB model beats the RGB model trained alone (same init, same epochs) " + "and more " * 10
+    return pd.DataFrame([{"claim": "C3", "comparison": long, "A - B": "-0.7 ± 1.7", "verdict": "inconclusive",
+                          "seeds": 3, "diff": -0.689655, "low": -1.5123, "high": 0.1234, "detectable": 1.0987, **extra}])
+
+
+def test_a_readers_table_shows_each_number_once_formatted_and_every_text_in_full():
+    from mmlkit.results.tables import HELPER_COLUMNS, readable
+
+    df = _claim_row(gain=0.05747, note=None)
+    t = readable(df)
+    page = t._repr_html_()
+    import html
+
+    assert html.escape(df.loc[0, "comparison"]) in page and "..." not in page  # no max_colwidth cut
+    assert not any(f">{c}<" in page for c in HELPER_COLUMNS)                 # the raw helpers are left out
+    assert "-0.689655" not in page and "0.057" not in page and ">0.1<" in page  # floats to one decimal
+    assert "<script" not in page and "MML&#x27;s RGB model" in page           # escaped, nothing executable
+    assert 'text-align: right">3<' in page                                    # numbers right-aligned
+    text = repr(t)
+    assert df.loc[0, "comparison"].strip() in text and "-0.689655" not in text and "None" not in text
+    assert list(df.columns)[-2:] == ["gain", "note"] and "diff" in df.columns  # the data is not changed
+
+
+def test_a_tables_own_formats_reach_the_page_and_the_markdown(tmp_path):
+    from mmlkit.results.tables import readable, with_formats
+
+    df = with_formats(pd.DataFrame({"error (px)": [0.02699], "share": [0.9512], "top1": [66.43]}), ".2f",
+                      {"error (px)": ".3f"})
+    page = readable(df)._repr_html_()
+    assert ">0.027<" in page and ">0.95<" in page and ">66.43<" in page
+    assert "0.027" in to_markdown(df) and "66.43" in to_markdown(df)
+    assert ">0.03<" in readable(df, formats={"error (px)": ".2f"})._repr_html_()  # the caller's word is last
+
+
+def test_write_table_keeps_the_data_in_csv_and_leaves_the_helpers_out_of_markdown(tmp_path):
+    df = _claim_row()
+    csv, md = write_table(df, tmp_path, "claim")
+    assert pd.read_csv(csv)["diff"].tolist() == [-0.689655]                   # the data keeps its numbers
+    head = md.read_text().splitlines()[0]
+    assert "A - B" in head and not any(f"| {c} " in head for c in ("diff", "low", "high", "detectable"))
