@@ -280,3 +280,24 @@ def test_scoring_split_reads_heldout_where_there_is_one(smoke, tmp_path):
     assert scoring_split(DataConfig(dataset=str(ssv2), root=str(ssv2)), "heldout") == "validation"
     with pytest.raises(ValueError, match="'heldout'"):
         scoring_split(cfg, "test")
+
+
+def test_scoring_split_refuses_a_synthetic_benchmark_without_its_heldout_split(smoke, tmp_path, monkeypatch):
+    """The synthetic benchmark never scores the validation split under the held-out's name (a
+    store scored before the split existed once filed validation scores as held-out). A folder
+    whose preset asks for a held-out split is completed on first use; one whose preset asks for
+    none (here: the smoke preset without it) must refuse, not fall back as real SSv2 does."""
+    import dataclasses
+
+    from mmlkit.config import DataConfig
+    from mmlkit.data import scoring_split
+    from mmlkit.data.synthetic import presets
+
+    monkeypatch.setitem(presets.PRESETS, "smoke", dataclasses.replace(presets.PRESETS["smoke"], heldout_per_class=0))
+    old = tmp_path / "synthetic-without-heldout"
+    S.generate(old, "smoke", seed=0, workers=1, montage=False, pack=True, progress=False)
+    (old / "something-something-v2-heldout.json").unlink()  # a preset without one: an empty split, here none
+    cfg = DataConfig(dataset="synthetic", root=str(old), synth_preset="smoke")
+    assert scoring_split(cfg, "val") == "validation"
+    with pytest.raises(DataError, match="no held-out split.*heldout_per_class"):
+        scoring_split(cfg, "heldout")
