@@ -61,6 +61,7 @@ build_docs() {
   log "docs: sphinx-build -W (warnings are errors) docs/ -> site/"
   rm -rf "$ROOT/site"
   "$PY" -m sphinx -W --keep-going -q -b html "$ROOT/docs" "$ROOT/site"
+  rm -rf "$ROOT/jupyter_execute"  # MyST-NB's copy of the notebooks' outputs, beside site/; the site has its own
   log "docs: open $ROOT/site/index.html"
 }
 
