@@ -309,4 +309,6 @@ def config_differences(configs: dict[str, RunConfig], store: str | None = None) 
 
     table = pd.DataFrame({name: [show(differ[k][i]) for k in differ] for i, name in enumerate(flat)},
                          index=pd.Index(list(differ), name="field"))
-    return table.reset_index()
+    from mmlkit.results.tables import with_formats
+
+    return with_formats(table.reset_index(), "g")  # a page shows a config's numbers as they are (lr 0.001)

@@ -78,8 +78,9 @@ def with_formats(df: pd.DataFrame, floatfmt: str | None = None, formats: Mapping
 
 def for_readers(df: pd.DataFrame, floatfmt: str = ".1f", formats: Mapping[str, str] | None = None,
                 drop: Sequence[str] = HELPER_COLUMNS) -> pd.DataFrame:
-    """The reader's view of ``df``: the ``drop`` columns left out, every cell as text (floats with
-    their column's format, see the module docstring; NaN empty), nothing shortened.
+    """The reader's view of ``df``: the ``drop`` columns left out, every cell as text (a float
+    column's values with its format, see the module docstring, a float among other values to 6
+    significant digits; NaN and None empty), nothing shortened.
 
     Args:
         formats: column -> float format (e.g. ``{"endpoint error (px)": ".3f"}``), over
@@ -87,7 +88,10 @@ def for_readers(df: pd.DataFrame, floatfmt: str = ".1f", formats: Mapping[str, s
     """
     d = df.drop(columns=[c for c in drop if c in df.columns])
     fmt = _formats(d, floatfmt, formats)
-    return pd.DataFrame({c: [_text(v, fmt[str(c)]) for v in d[c]] for c in d.columns}, index=d.index, dtype=object)
+    # a float in a column of mixed values (a config's learning rate beside its epochs) is shown
+    # as it is, to 6 significant digits: only a float column has one precision
+    own = {str(c): fmt[str(c)] if pd.api.types.is_float_dtype(d[c]) else "g" for c in d.columns}
+    return pd.DataFrame({c: [_text(v, own[str(c)]) for v in d[c]] for c in d.columns}, index=d.index, dtype=object)
 
 
 class ReaderTable:

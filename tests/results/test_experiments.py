@@ -200,3 +200,15 @@ def test_analysis_save_reads_a_relative_output_dir_from_the_repository_root(tmp_
     from mmlkit.results.experiments import REPO, repo_path
 
     assert repo_path("papers_results") == REPO / "papers_results" and repo_path(tmp_path) == tmp_path
+
+
+def test_config_differences_show_a_configs_numbers_as_they_are(study):
+    from mmlkit.config import with_overrides
+    from mmlkit.results.experiments import config_differences
+    from mmlkit.results.tables import for_readers
+
+    base = study.base()
+    lr = base.optim.lr
+    table = config_differences({"a": base, "b": with_overrides(base, optim={"lr": lr / 10})})
+    page = for_readers(table).set_index("field")
+    assert page.loc["optim.lr"].tolist() == [format(lr, "g"), format(lr / 10, "g")]  # not rounded to 0.0

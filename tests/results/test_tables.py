@@ -76,3 +76,11 @@ def test_write_table_keeps_the_data_in_csv_and_leaves_the_helpers_out_of_markdow
     assert pd.read_csv(csv)["diff"].tolist() == [-0.689655]                   # the data keeps its numbers
     head = md.read_text().splitlines()[0]
     assert "A - B" in head and not any(f"| {c} " in head for c in ("diff", "low", "high", "detectable"))
+
+
+def test_a_float_among_other_values_keeps_its_digits():
+    from mmlkit.results.tables import for_readers
+
+    df = pd.DataFrame({"field": ["optim.lr", "optim.epochs"], "RGB": [0.001, 40], "Flow": [0.0125, 80]})
+    got = for_readers(df.astype({"RGB": object, "Flow": object}))  # as config_differences makes it
+    assert got["RGB"].tolist() == ["0.001", "40"] and got["Flow"].tolist() == ["0.0125", "80"]
