@@ -24,9 +24,9 @@ dataset = "synthetic"    # synthetic | somethingv2 | a path to an SSv2-format fo
 data_root = None         # the data root (SSv2: the folder holding labels.json)
 device = "cpu"           # cpu | cuda
 workers = 0              # data loader processes
-results_dir = None       # the runs store (default: results/<profile> in the repository)
+results_dir = None       # the runs store (default: results/<profile>); a relative path is from the repository root
 synth_seed = 0           # the draw of the synthetic benchmark (another draw: is a verdict a property of one?)
-output_dir = None        # papers_results/ when run by ./run_all.sh; None: show, do not write
+output_dir = None        # "papers_results" (from the repository root) when run by ./run_all.sh; None: show, do not write
 
 # %%
 # %matplotlib inline
@@ -34,6 +34,7 @@ import torch
 from IPython.display import display
 from mmlkit.results import analyses
 from mmlkit.results.experiments import Study
+from mmlkit.results.tables import readable
 from mmlkit.results.when_mml_helps import when_mml_helps
 
 torch.set_num_threads(os.cpu_count() or 1)
@@ -51,9 +52,9 @@ from mmlkit.results.data_tour import data_tour
 
 tour = data_tour(study)
 tour.save(output_dir)
-display(tour.tables['splits'])
+display(readable(tour.tables['splits']))
 
-# %%
+# %% mystnb={"image": {"alt": "Montage of the synthetic benchmark: one row per class, a few frames of one example clip each, labelled with the class template"}}
 tour.figures["montage"]
 
 # %% [markdown]
@@ -62,7 +63,7 @@ tour.figures["montage"]
 # the pairs are found from the templates themselves.
 
 # %%
-display(tour.tables["classes"])
+display(readable(tour.tables["classes"]))
 
 # %% [markdown]
 # ## Frame samplers (method.md)
@@ -72,7 +73,7 @@ display(tour.tables["classes"])
 # spreads n dense windows over the video, and `both` (the released code's `--random_sample` at test)
 # is the dense clips followed by the uniform one. Each line below is one view; dots are frame indices.
 
-# %%
+# %% mystnb={"image": {"alt": "Frame-index timelines of the test samplers (uniform, twice, dense, dense x 3, random both): one row per view, a dot per sampled frame"}}
 tour.figures["samplers"]
 
 # %% [markdown]
@@ -83,7 +84,7 @@ tour.figures["samplers"]
 # there (Farneback) and frames and flow are stored at the network's 32 px, vectors scaled to it and
 # clipped at +-5 px.
 
-# %%
+# %% mystnb={"image": {"alt": "One clip in four rows: its RGB frames, optical flow x and y (red positive, blue negative) and RGB differences"}}
 tour.figures["modalities"]
 
 # %% [markdown]
@@ -94,8 +95,8 @@ tour.figures["modalities"]
 # against that of predicting no motion. `benchmarks/bench_flow_quality.py` measures this over
 # clips of every class, for several methods and render sizes (the table in the README).
 
-# %%
+# %% mystnb={"image": {"alt": "The stored optical flow of one clip next to the generator's exact flow on the moving object, x and y rows for six frame pairs"}}
 tour.figures["flow_truth"]
 
 # %%
-display(tour.tables["flow_truth"])
+display(readable(tour.tables["flow_truth"]))

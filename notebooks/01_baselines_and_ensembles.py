@@ -30,9 +30,9 @@ dataset = "synthetic"    # synthetic | somethingv2 | a path to an SSv2-format fo
 data_root = None         # the data root (SSv2: the folder holding labels.json)
 device = "cpu"           # cpu | cuda
 workers = 0              # data loader processes
-results_dir = None       # the runs store (default: results/<profile> in the repository)
+results_dir = None       # the runs store (default: results/<profile>); a relative path is from the repository root
 synth_seed = 0           # the draw of the synthetic benchmark (another draw: is a verdict a property of one?)
-output_dir = None        # papers_results/ when run by ./run_all.sh; None: show, do not write
+output_dir = None        # "papers_results" (from the repository root) when run by ./run_all.sh; None: show, do not write
 
 # %%
 # %matplotlib inline
@@ -40,6 +40,7 @@ import torch
 from IPython.display import display
 from mmlkit.results import analyses
 from mmlkit.results.experiments import Study
+from mmlkit.results.tables import readable
 from mmlkit.results.when_mml_helps import when_mml_helps
 
 torch.set_num_threads(os.cpu_count() or 1)
@@ -60,8 +61,8 @@ res.save(output_dir)  # writes tables/*.csv|md and figures/*.png when output_dir
 # %%
 from mmlkit.results.experiments import config_differences
 
-display(config_differences({m: study.single(m, study.seeds[0], init="image") for m in ("RGB", "Flow", "RGBDiff")},
-                           study.results_dir))
+singles = {m: study.single(m, study.seeds[0], init="image") for m in ("RGB", "Flow", "RGBDiff")}
+display(readable(config_differences(singles, study.results_dir)))
 
 # %% [markdown]
 # ## The image-pretraining stand-in
@@ -71,7 +72,7 @@ display(config_differences({m: study.single(m, study.seeds[0], init="image") for
 # `python -m mmlkit pretrain` and these notebooks use the same file.
 
 # %%
-display(res.tables["pretraining"])
+display(readable(res.tables["pretraining"]))
 
 # %% [markdown]
 # ## Single models: validation and training top-1 (%), mean +- std over seeds
@@ -79,18 +80,18 @@ display(res.tables["pretraining"])
 # off): a model that fits its data scores >= 90 there (`mmlkit.results.validity.FIT_TOP1`).
 
 # %%
-display(res.tables["accuracy"])
+display(readable(res.tables["accuracy"]))
 
-# %%
+# %% mystnb={"image": {"alt": "Bar chart: held-out top-1 of the RGB, Flow and RGBDiff models from image pretraining, mean with one standard deviation across seeds and a dot per seed"}}
 res.figures["accuracy"]
 
 # %% [markdown]
 # ## Every ensemble of the three models
 
 # %%
-display(res.tables["ensembles"])
+display(readable(res.tables["ensembles"]))
 
-# %%
+# %% mystnb={"image": {"alt": "Bar chart: held-out top-1 of each single model and of every ensemble of them (sum of logits), mean over seeds, coloured by the number of models"}}
 res.figures["ensembles"]
 
 # %% [markdown]
@@ -99,7 +100,7 @@ res.figures["ensembles"]
 # videos, the same videos for every seed).
 
 # %%
-display(res.tables["complementarity"])
+display(readable(res.tables["complementarity"]))
 
 # %% [markdown]
 # ## Claim 1, measured: RGB+Flow ensemble minus RGB alone, paired by seed and by video
@@ -110,7 +111,7 @@ display(res.tables["complementarity"])
 # practical size within +-1 point, inconclusive).
 
 # %%
-display(res.tables["claim"])
+display(readable(res.tables["claim"]))
 
 # %% [markdown]
 # The number of seeds came from a rule fixed before the run: the first seeds' variances (never the
@@ -118,23 +119,23 @@ display(res.tables["claim"])
 # comes from, by a random-effects decomposition over seeds and videos:
 
 # %%
-display(res.tables["seed_rule"])
-display(res.tables["variance"])
+display(readable(res.tables["seed_rule"]))
+display(readable(res.tables["variance"]))
 
 # %% [markdown]
 # ## Which classes each modality sees (per-class held-out top-1, mean over seeds)
 
-# %%
+# %% mystnb={"image": {"alt": "Heat map: per-class held-out top-1 of RGB, Flow and RGBDiff, one row per class with its full name, each cell labelled with its percentage"}}
 res.figures["per_class"]
 
 # %% [markdown]
 # ## Training curves (cross-entropy, running train top-1 under dropout and augmentation, validation top-1)
 
-# %%
+# %% mystnb={"image": {"alt": "Training curves of the RGB, Flow and RGBDiff models, first seed: cross-entropy, running train top-1 and validation top-1 against epoch"}}
 res.figures["curves"]
 
 # %% [markdown]
 # ## Where the RGB model errs (confusion matrix, first seed)
 
-# %%
+# %% mystnb={"image": {"alt": "Row-normalised confusion matrix of the RGB model, first seed: one row per true class with its name, one column per predicted class index"}}
 res.figures["confusion"]

@@ -38,9 +38,9 @@ dataset = "synthetic"    # synthetic | somethingv2 | a path to an SSv2-format fo
 data_root = None         # the data root (SSv2: the folder holding labels.json)
 device = "cpu"           # cpu | cuda
 workers = 0              # data loader processes
-results_dir = None       # the runs store (default: results/<profile> in the repository)
+results_dir = None       # the runs store (default: results/<profile>); a relative path is from the repository root
 synth_seed = 0           # the draw of the synthetic benchmark (another draw: is a verdict a property of one?)
-output_dir = None        # papers_results/ when run by ./run_all.sh; None: show, do not write
+output_dir = None        # "papers_results" (from the repository root) when run by ./run_all.sh; None: show, do not write
 
 # %%
 # %matplotlib inline
@@ -48,6 +48,7 @@ import torch
 from IPython.display import display
 from mmlkit.results import analyses
 from mmlkit.results.experiments import Study
+from mmlkit.results.tables import readable
 from mmlkit.results.when_mml_helps import when_mml_helps
 
 torch.set_num_threads(os.cpu_count() or 1)
@@ -70,9 +71,9 @@ res.save(output_dir)  # writes tables/*.csv|md and figures/*.png when output_dir
 from mmlkit.results.experiments import config_differences
 
 s0 = study.seeds[0]
-display(config_differences({"Flow from image": study.single("Flow", s0, init="image"),
-                            "Flow from the RGB model": study.single("Flow", s0, init="rgb"),
-                            "RGB, 2nd round": study.single("RGB", s0, init="self")}, study.results_dir))
+display(readable(config_differences({"Flow from image": study.single("Flow", s0, init="image"),
+                                     "Flow from the RGB model": study.single("Flow", s0, init="rgb"),
+                                     "RGB, 2nd round": study.single("RGB", s0, init="self")}, study.results_dir)))
 
 # %% [markdown]
 # Starting a Flow model from the RGB model needs a first convolution for 10 input channels (5 flow
@@ -93,28 +94,28 @@ print("Flow kernel, 10 channels:      ", flow[:, :, 0, 0].tolist())
 # ## Convergence of every stage-1 model (mean over seeds; yes = every seed passes)
 
 # %%
-display(res.tables["convergence"])
+display(readable(res.tables["convergence"]))
 
 # %% [markdown]
 # ## The plateau: validation top-1 per epoch (the shaded band is the last quarter), then a
 # second round from the final weights (dashed)
 
-# %%
+# %% mystnb={"image": {"alt": "Validation top-1 against epoch for each modality and seed: stage 1 as solid lines with its last quarter shaded, then the second round as dashed lines"}}
 res.figures["plateau"]
 
 # %% [markdown]
 # ## The same checks, seed by seed
 
 # %%
-display(res.tables["convergence_seeds"])
+display(readable(res.tables["convergence_seeds"]))
 
 # %% [markdown]
 # ## Held-out top-1 (%) by modality and initialisation
 
 # %%
-display(res.tables["accuracy"])
+display(readable(res.tables["accuracy"]))
 
-# %%
+# %% mystnb={"image": {"alt": "Bar chart: held-out top-1 of each modality by initialisation (image pretraining or the trained RGB model), mean with one standard deviation and a dot per seed"}}
 res.figures["accuracy"]
 
 # %% [markdown]
@@ -125,5 +126,5 @@ res.figures["accuracy"]
 # round of training, at the study's seeds):
 
 # %%
-display(res.tables["claim"])
-display(res.tables["seed_rule"])
+display(readable(res.tables["claim"]))
+display(readable(res.tables["seed_rule"]))

@@ -28,9 +28,9 @@ dataset = "synthetic"    # synthetic | somethingv2 | a path to an SSv2-format fo
 data_root = None         # the data root (SSv2: the folder holding labels.json)
 device = "cpu"           # cpu | cuda
 workers = 0              # data loader processes
-results_dir = None       # the runs store (default: results/<profile> in the repository)
+results_dir = None       # the runs store (default: results/<profile>); a relative path is from the repository root
 synth_seed = 0           # the draw of the synthetic benchmark (another draw: is a verdict a property of one?)
-output_dir = None        # papers_results/ when run by ./run_all.sh; None: show, do not write
+output_dir = None        # "papers_results" (from the repository root) when run by ./run_all.sh; None: show, do not write
 
 # %%
 # %matplotlib inline
@@ -38,6 +38,7 @@ import torch
 from IPython.display import display
 from mmlkit.results import analyses
 from mmlkit.results.experiments import Study
+from mmlkit.results.tables import readable
 from mmlkit.results.when_mml_helps import when_mml_helps
 
 torch.set_num_threads(os.cpu_count() or 1)
@@ -58,9 +59,9 @@ res.save(output_dir)  # writes tables/*.csv|md and figures/*.png when output_dir
 from mmlkit.results.experiments import config_differences
 
 s0, pair = study.seeds[0], ("RGB", "Flow")
-display(config_differences({"RGB alone": study.single("RGB", s0, init="rgb", like=pair),
-                            "ML RGB,RGB": study.cohort(("RGB", "RGB"), s0, init="rgb", like=pair),
-                            "MML RGB,Flow": study.cohort(pair, s0, init="rgb")}, study.results_dir))
+display(readable(config_differences({"RGB alone": study.single("RGB", s0, init="rgb", like=pair),
+                                     "ML RGB,RGB": study.cohort(("RGB", "RGB"), s0, init="rgb", like=pair),
+                                     "MML RGB,Flow": study.cohort(pair, s0, init="rgb")}, study.results_dir)))
 
 # %% [markdown]
 # ## The mutual loss on toy logits
@@ -90,9 +91,9 @@ for me, peer in (("RGB", "Flow"), ("Flow", "RGB")):
 # model's own training videos.
 
 # %%
-display(res.tables["accuracy"])
+display(readable(res.tables["accuracy"]))
 
-# %%
+# %% mystnb={"image": {"alt": "Bar chart: held-out top-1 of the RGB model after step 1, trained alone, with an RGB peer (ML) and with a Flow peer (MML), and of those peers, mean with one standard deviation and a dot per seed"}}
 res.figures["accuracy"]
 
 # %% [markdown]
@@ -105,7 +106,7 @@ res.figures["accuracy"]
 # of practical size** (inside +-1 point) or **inconclusive**.
 
 # %%
-display(res.tables["claim"])
+display(readable(res.tables["claim"]))
 
 # %% [markdown]
 # ### How many seeds it took
@@ -115,7 +116,7 @@ display(res.tables["claim"])
 # further seeds are trained. Fixed before the run (`mmlkit.results.precision.seeds_needed`):
 
 # %%
-display(res.tables["seed_rule"])
+display(readable(res.tables["seed_rule"]))
 
 # %% [markdown]
 # ### Where the spread comes from
@@ -125,16 +126,16 @@ display(res.tables["seed_rule"])
 # bootstrap over seeds and videos is a cross-check of the interval's width:
 
 # %%
-display(res.tables["variance"])
+display(readable(res.tables["variance"]))
 
 # %% [markdown]
 # ## Training curves of the MML cohort: cross-entropy and the mutual KL term
 
-# %%
+# %% mystnb={"image": {"alt": "Training curves of the MML cohort of an RGB and a Flow model, first seed: cross-entropy, the mutual KL term and validation top-1 against epoch"}}
 res.figures["curves"]
 
 # %% [markdown]
 # ## Per-class gain of the MML RGB model over the RGB model trained alone
 
-# %%
+# %% mystnb={"image": {"alt": "Horizontal bars: per-class held-out top-1 gain of MML's RGB model over the RGB model trained alone, in points, sorted, classes named in full"}}
 res.figures["per_class"]

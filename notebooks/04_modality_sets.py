@@ -24,9 +24,9 @@ dataset = "synthetic"    # synthetic | somethingv2 | a path to an SSv2-format fo
 data_root = None         # the data root (SSv2: the folder holding labels.json)
 device = "cpu"           # cpu | cuda
 workers = 0              # data loader processes
-results_dir = None       # the runs store (default: results/<profile> in the repository)
+results_dir = None       # the runs store (default: results/<profile>); a relative path is from the repository root
 synth_seed = 0           # the draw of the synthetic benchmark (another draw: is a verdict a property of one?)
-output_dir = None        # papers_results/ when run by ./run_all.sh; None: show, do not write
+output_dir = None        # "papers_results" (from the repository root) when run by ./run_all.sh; None: show, do not write
 
 # %%
 # %matplotlib inline
@@ -34,6 +34,7 @@ import torch
 from IPython.display import display
 from mmlkit.results import analyses
 from mmlkit.results.experiments import Study
+from mmlkit.results.tables import readable
 from mmlkit.results.when_mml_helps import when_mml_helps
 
 torch.set_num_threads(os.cpu_count() or 1)
@@ -67,13 +68,13 @@ for mode in ("mean_logits", "per_peer"):
 # ## Every member of every cohort (validation top-1 %)
 
 # %%
-display(res.tables["accuracy"])
+display(readable(res.tables["accuracy"]))
 
-# %%
+# %% mystnb={"image": {"alt": "Bar chart: held-out top-1 of every member of the MML cohorts RGB,Flow, RGB,RGBDiff and RGB,Flow,RGBDiff, grouped by cohort and coloured by modality"}}
 res.figures["accuracy"]
 
 # %% [markdown]
 # ## The RGB member, by cohort, against RGB trained alone (paired by seed)
 
 # %%
-display(res.tables["rgb"])
+display(readable(res.tables["rgb"]))

@@ -25,9 +25,9 @@ dataset = "synthetic"    # synthetic | somethingv2 | a path to an SSv2-format fo
 data_root = None         # the data root (SSv2: the folder holding labels.json)
 device = "cpu"           # cpu | cuda
 workers = 0              # data loader processes
-results_dir = None       # the runs store (default: results/<profile> in the repository)
+results_dir = None       # the runs store (default: results/<profile>); a relative path is from the repository root
 synth_seed = 0           # the draw of the synthetic benchmark (another draw: is a verdict a property of one?)
-output_dir = None        # papers_results/ when run by ./run_all.sh; None: show, do not write
+output_dir = None        # "papers_results" (from the repository root) when run by ./run_all.sh; None: show, do not write
 
 # %%
 # %matplotlib inline
@@ -35,6 +35,7 @@ import torch
 from IPython.display import display
 from mmlkit.results import analyses
 from mmlkit.results.experiments import Study
+from mmlkit.results.tables import readable
 from mmlkit.results.when_mml_helps import when_mml_helps
 
 torch.set_num_threads(os.cpu_count() or 1)
@@ -66,13 +67,13 @@ for mode, kw in (("uniform", {}), ("uniform", {"twice": True}), ("dense", {"dens
 # ## RGB validation top-1 (%) by training sampling and test views
 
 # %%
-display(res.tables["accuracy"])
+display(readable(res.tables["accuracy"]))
 
-# %%
+# %% mystnb={"image": {"alt": "Bar chart: held-out top-1 of the RGB model for each test view plan, trained with uniform and with random sampling side by side"}}
 res.figures["accuracy"]
 
 # %% [markdown]
 # ## Claim 4, measured (paired by seed)
 
 # %%
-display(res.tables["claim"])
+display(readable(res.tables["claim"]))

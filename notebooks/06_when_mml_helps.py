@@ -33,9 +33,9 @@ dataset = "synthetic"    # synthetic | somethingv2 | a path to an SSv2-format fo
 data_root = None         # the data root (SSv2: the folder holding labels.json)
 device = "cpu"           # cpu | cuda
 workers = 0              # data loader processes
-results_dir = None       # the runs store (default: results/<profile> in the repository)
+results_dir = None       # the runs store (default: results/<profile>); a relative path is from the repository root
 synth_seed = 0           # the draw of the synthetic benchmark (another draw: is a verdict a property of one?)
-output_dir = None        # papers_results/ when run by ./run_all.sh; None: show, do not write
+output_dir = None        # "papers_results" (from the repository root) when run by ./run_all.sh; None: show, do not write
 
 # %%
 # %matplotlib inline
@@ -43,6 +43,7 @@ import torch
 from IPython.display import display
 from mmlkit.results import analyses
 from mmlkit.results.experiments import Study
+from mmlkit.results.tables import readable
 from mmlkit.results.when_mml_helps import when_mml_helps
 
 torch.set_num_threads(os.cpu_count() or 1)
@@ -70,19 +71,19 @@ for regime, ep in regimes(study).items():
     ep = None if ep == study.base().optim.epochs else ep
     cfgs[f"{regime}: RGB alone"] = study.single("RGB", s0, init="rgb", epochs=ep, like=("RGB", "Flow"))
     cfgs[f"{regime}: MML RGB,Flow"] = study.cohort(("RGB", "Flow"), s0, init="rgb", epochs=ep)
-display(config_differences(cfgs, study.results_dir))
+display(readable(config_differences(cfgs, study.results_dir)))
 
 # %% [markdown]
 # ## The grid (points; MML gain = MML's RGB model minus RGB alone)
 
 # %%
-display(res.tables["grid"])
+display(readable(res.tables["grid"]))
 
-# %%
+# %% mystnb={"image": {"alt": "Heat map of the RGB model's MML gain, regimes (converged, short) by peer (RGB, Flow, RGBDiff), each cell with the gain, its 95% interval, the peer's strength and the epochs"}}
 res.figures["grid"]
 
 # %% [markdown]
 # ## MML gain against the peer's strength
 
-# %%
+# %% mystnb={"image": {"alt": "Scatter plot: the RGB model's MML gain against the peer's top-1 minus RGB's, both trained alone, one point per peer and regime"}}
 res.figures["scatter"]

@@ -26,9 +26,9 @@ dataset = "synthetic"    # synthetic | somethingv2 | a path to an SSv2-format fo
 data_root = None         # the data root (SSv2: the folder holding labels.json)
 device = "cpu"           # cpu | cuda
 workers = 0              # data loader processes
-results_dir = None       # the runs store (default: results/<profile> in the repository)
+results_dir = None       # the runs store (default: results/<profile>); a relative path is from the repository root
 synth_seed = 0           # the draw of the synthetic benchmark (another draw: is a verdict a property of one?)
-output_dir = None        # papers_results/ when run by ./run_all.sh; None: show, do not write
+output_dir = None        # "papers_results" (from the repository root) when run by ./run_all.sh; None: show, do not write
 
 # %%
 # %matplotlib inline
@@ -36,6 +36,7 @@ import torch
 from IPython.display import display
 from mmlkit.results import analyses
 from mmlkit.results.experiments import Study
+from mmlkit.results.tables import readable
 from mmlkit.results.when_mml_helps import when_mml_helps
 
 torch.set_num_threads(os.cpu_count() or 1)
@@ -53,7 +54,7 @@ res.save(output_dir)
 # ## Validity: is every stage-1 model converged and a competent model of its modality?
 
 # %%
-display(res.tables["validity"])
+display(readable(res.tables["validity"]))
 
 # %% [markdown]
 # ## Headline: every claim as a paired difference
@@ -63,14 +64,14 @@ display(res.tables["validity"])
 # size**; above 0, the claim **holds**; below 0, the **opposite holds**; anything else is
 # **inconclusive**. Beside each row, its seeds and the smallest effect it could detect (80% power).
 
-# %%
+# %% mystnb={"image": {"alt": "Forest plot: each claim's difference A - B in top-1 points with its 95% interval, the band of no practical effect shaded, coloured by verdict, with the seeds and the detectable effect beside each row"}}
 res.figures["headline"]
 
 # %% [markdown]
 # ## The RGB model at inference, by how it was trained (held-out top-1 %)
 
 # %%
-display(res.tables["headline"])
+display(readable(res.tables["headline"]))
 
 # %% [markdown]
 # ## The paper's claims, and how each is tested here
@@ -85,7 +86,7 @@ for c in paper.CLAIMS:
 # ## Verdicts on this benchmark (A - B paired by seed and video; 95% interval over seeds and videos)
 
 # %%
-display(res.tables["claims"])
+display(readable(res.tables["claims"]))
 
 # %% [markdown]
 # ### The seed rule, and where the spread comes from
@@ -94,8 +95,8 @@ display(res.tables["claims"])
 # the variance table splits each C1 and C3 comparison's spread into training and evaluation parts.
 
 # %%
-display(res.tables["seed_rule"])
-display(res.tables["variance"])
+display(readable(res.tables["seed_rule"]))
+display(readable(res.tables["variance"]))
 
 # %% [markdown]
 # ### What the procedure can and cannot see
@@ -107,13 +108,13 @@ display(res.tables["variance"])
 # practical size" only when the interval happens to sit near 0: the rest read "inconclusive".
 
 # %%
-display(res.tables["procedure"])
+display(readable(res.tables["procedure"]))
 
 # %% [markdown]
 # ## When MML helps (notebook 06)
 
 # %%
-display(res.tables["when_mml_helps_grid"])
+display(readable(res.tables["when_mml_helps_grid"]))
 
 # %% [markdown]
 # ## The single RGB model at inference: accuracy against cost
@@ -124,12 +125,12 @@ display(res.tables["when_mml_helps_grid"])
 # is shown only for the model it was measured on.
 
 # %%
-display(res.tables["inference_cost"])
+display(readable(res.tables["inference_cost"]))
 
 # %%
-display(res.tables["accuracy_vs_cost"])
+display(readable(res.tables["accuracy_vs_cost"]))
 
-# %%
+# %% mystnb={"image": {"alt": "Scatter plot: top-1 against milliseconds per video on a log scale, for the single RGB models and the ensembles they replace"}}
 res.figures.get("accuracy_vs_cost")
 
 # %% [markdown]

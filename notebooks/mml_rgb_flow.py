@@ -35,9 +35,9 @@ dataset = "synthetic"    # synthetic | somethingv2 | a path to an SSv2-format fo
 data_root = None         # the data root (SSv2: the folder holding labels.json)
 device = "cpu"           # cpu | cuda
 workers = 0              # data loader processes
-results_dir = None       # the runs store (default: results/<profile> in the repository)
+results_dir = None       # the runs store (default: results/<profile>); a relative path is from the repository root
 synth_seed = 0           # the draw of the synthetic benchmark (another draw: is a verdict a property of one?)
-output_dir = None        # papers_results/ when run by ./run_all.sh; None: show, do not write
+output_dir = None        # "papers_results" (from the repository root) when run by ./run_all.sh; None: show, do not write
 
 # %%
 # %matplotlib inline
@@ -45,6 +45,7 @@ import torch
 from IPython.display import display
 from mmlkit.results import analyses
 from mmlkit.results.experiments import Study
+from mmlkit.results.tables import readable
 from mmlkit.results.when_mml_helps import when_mml_helps
 
 torch.set_num_threads(os.cpu_count() or 1)
@@ -56,15 +57,17 @@ study
 # ## Step 1: the RGB model, from image pretraining
 
 # %%
+from mmlkit.results.tables import LOG_FORMATS
+
 rgb = [study.run(study.single("RGB", s, init="image")) for s in study.seeds]
-rgb[0].logs().tail()
+readable(rgb[0].logs().tail(), formats=LOG_FORMATS)
 
 # %% [markdown]
 # ## Step 2: RGB and Flow, mutually, both from the step-1 model
 
 # %%
 mml = [study.run(study.cohort(("RGB", "Flow"), s, init="rgb")) for s in study.seeds]
-mml[0].logs().tail()
+readable(mml[0].logs().tail(), formats=LOG_FORMATS)
 
 # %% [markdown]
 # ## Step 3: the RGB model alone at inference
@@ -72,9 +75,9 @@ mml[0].logs().tail()
 # %%
 res = analyses.recipe(study, rgb, mml)
 res.save(output_dir)
-display(res.tables["recipe"])
+display(readable(res.tables["recipe"]))
 
-# %%
+# %% mystnb={"image": {"alt": "Bar chart: held-out top-1 of the step-1 RGB model, the RGB model trained alone, MML's RGB and Flow models and their ensemble, mean with one standard deviation and a dot per seed"}}
 res.figures["recipe"]
 
 # %% [markdown]

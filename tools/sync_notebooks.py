@@ -43,6 +43,8 @@ def build(py: Path) -> nbformat.NotebookNode:
                 new.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
         if cell.metadata.get("tags"):
             new.metadata["tags"] = list(cell.metadata["tags"])
+        if cell.metadata.get("mystnb"):  # myst-nb's rendering options, e.g. a figure's alt text
+            new.metadata["mystnb"] = dict(cell.metadata["mystnb"])
         new["id"] = f"cell-{i:02d}"
         out.cells.append(new)
     return out

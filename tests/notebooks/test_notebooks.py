@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -52,6 +53,31 @@ def test_every_notebook_is_run_by_ci_and_by_reproduce():
     assert (REPO / ".ci" / "run").read_text().count("run_all.sh test") == 1
     assert set(notebook_names()) == {p.stem for p in NOTEBOOKS}
     assert all(p.stem in ORDER for p in NOTEBOOKS), "a notebook is missing from reproduce.ORDER"
+
+
+#: A cell shows a figure when it calls a plotting function or ends on one of an analysis's figures.
+_SHOWS_FIGURE = re.compile(r"\.figures\s*(\[|\.get\()|\bplots\.\w+\(|\bplt\.|_figure\(|\.plot\(|\bdisplay\(\s*fig")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_figure_has_alt_text_for_the_documentation_site(path):
+    """myst-nb gives an image output the alt text of its cell's ``mystnb.image.alt`` metadata (in
+    the .py: ``# %% mystnb={"image": {"alt": "..."}}``); without it the rendered page's image has none."""
+    nb = _load(path)
+    shown = [c for c in nb["cells"] if c["cell_type"] == "code" and _SHOWS_FIGURE.search("".join(c["source"]))]
+    missing = ["".join(c["source"]).strip().splitlines()[-1] for c in shown
+               if not str(c.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt", "")).strip()]
+    assert not missing, f"{path.name}: cells that show a figure without alt text: {missing}"
+    alts = [c["metadata"]["mystnb"]["image"]["alt"] for c in shown]
+    assert len(set(alts)) == len(alts), f"{path.name}: two figures share one alt text"
+    assert all(20 <= len(a) <= 250 for a in alts), f"{path.name}: an alt text should be a short sentence"
+
+
+def test_figure_cells_are_recognised():
+    for src in ('res.figures["accuracy"]', 'res.figures.get("x")', "plots.forest(t)", "fig = validity.per_class_figure(t)"):
+        assert _SHOWS_FIGURE.search(src), src
+    for src in ('display(readable(res.tables["claim"]))', "res = analyses.baselines(study)", "study"):
+        assert not _SHOWS_FIGURE.search(src), src
 
 
 def test_published_numbers_cell_is_checked_by_nbval():

@@ -4,6 +4,7 @@ nbval's reference cells. After editing a .py: `.venv/bin/python tools/sync_noteb
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import jupytext
@@ -15,8 +16,9 @@ NAMES = sorted(p.stem for p in NB.glob("*.ipynb"))
 CHECK = "# NBVAL_CHECK_OUTPUT"
 
 
-def _cells(nb) -> list[tuple[str, str, tuple]]:
-    return [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", ()))) for c in nb.cells]
+def _cells(nb) -> list[tuple[str, str, tuple, str]]:
+    return [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", ())),
+             json.dumps(c.metadata.get("mystnb", {}), sort_keys=True)) for c in nb.cells]
 
 
 def test_every_notebook_is_a_pair():
