@@ -24,9 +24,9 @@ dataset = "synthetic"    # synthetic | somethingv2 | a path to an SSv2-format fo
 data_root = None         # the data root (SSv2: the folder holding labels.json)
 device = "cpu"           # cpu | cuda
 workers = 0              # data loader processes
-results_dir = None       # the runs store (default: results/<profile>); a relative path is from the repository root
+results_dir = None       # the runs store, default results/<profile> (relative paths: from the repo root)
 synth_seed = 0           # the draw of the synthetic benchmark (another draw: is a verdict a property of one?)
-output_dir = None        # "papers_results" (from the repository root) when run by ./run_all.sh; None: show, do not write
+output_dir = None        # "papers_results" when run by ./run_all.sh; None: show, do not write
 
 # %%
 # %matplotlib inline

@@ -221,7 +221,8 @@ def ml_vs_mml(study: Study) -> Analysis:
         ("MML's RGB model beats ML's RGB model" + degenerate, "MML: RGB", "mml", "ML: RGB (model 0)", "ml"),
         ("ML's RGB model beats the RGB model trained alone" + degenerate, "ML: RGB (model 0)", "ml",
          "RGB alone, from RGB", "alone"))]
-    res.tables["claim"], res.tables["seed_rule"], res.tables["variance"] = _decision_tables(*(list(t) for t in zip(*core)))
+    claims, rules, variances = (list(t) for t in zip(*core))
+    res.tables["claim"], res.tables["seed_rule"], res.tables["variance"] = _decision_tables(claims, rules, variances)
     logs = mml_runs[0].logs()
     res.figures["curves"] = plots.training_curves(logs, metrics=("ce", "kl", "val_top1"))
     gain_a = np.nanmean([per_class_accuracy(s.scores, s.labels) for s in mml_rgb], axis=0)

@@ -65,7 +65,8 @@ def _formats(df: pd.DataFrame, floatfmt: str, formats: Mapping[str, str] | None)
     return {str(c): own.get(str(c), default) for c in df.columns}
 
 
-def with_formats(df: pd.DataFrame, floatfmt: str | None = None, formats: Mapping[str, str] | None = None) -> pd.DataFrame:
+def with_formats(df: pd.DataFrame, floatfmt: str | None = None,
+                 formats: Mapping[str, str] | None = None) -> pd.DataFrame:
     """``df`` with its own float formats (``df.attrs``), which the notebook's table
     (:func:`readable`) and the Markdown copy (:func:`to_markdown`) use; the CSV is unchanged.
     For a number one decimal would hide (a fraction, an error of 0.03 px)."""
