@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from mmlkit.results.watch import Expectation, StoreWatcher, finished_runs
+
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 
@@ -285,10 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     record = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     if "notebooks" in record:  # the first format: one run, no reruns
         record = {"full_run": record, "reruns": []}
-    def stored() -> set[str]:
-        return {p.parent.name for p in (results_dir / "runs").glob("*/done.json")}
-
-    before = stored()
+    before = finished_runs(results_dir)
     claims = out_dir / "tables" / "claims.csv"
     if not args.only and claims.exists():  # a full run replaces the claims: keep the previous ones beside
         (out_dir / PREVIOUS).mkdir(parents=True, exist_ok=True)
@@ -296,17 +295,23 @@ def main(argv: list[str] | None = None) -> int:
     speed = [_host_speed(args.profile)]
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    for name in names:
-        print(f"[reproduce] {name} ...", flush=True)
-        timings[name] = run_notebook(name, out_dir, params)
-        print(f"[reproduce] {name} done in {timings[name] / 60:.1f} min", flush=True)
+    # one line per finished training run, with an estimate of what is left (mmlkit.results.watch)
+    watcher = StoreWatcher(results_dir, names, Expectation.from_record(record), speed[0])
+    with watcher:
+        for k, name in enumerate(names):
+            watcher.notebook(k)
+            print(f"[reproduce] {name} ...", flush=True)
+            timings[name] = run_notebook(name, out_dir, params)
+            watcher.poll()  # the notebook's last runs are counted under its name
+            print(f"[reproduce] {name} done in {timings[name] / 60:.1f} min", flush=True)
     wall = time.perf_counter() - t0
     speed.append(_host_speed(args.profile))
     out_dir.mkdir(parents=True, exist_ok=True)
-    after = stored()
+    after = finished_runs(results_dir)
     this = {"notebooks": timings, "wall_s": wall, "peak_rss_gib": peak_rss_gib(), "machine": machine_summary(),
             "date": _dt.date.today().isoformat(), "parameters": params,
             "runs_trained": len(after - before), "runs_reused": len(before),
+            "runs_by_notebook": watcher.by_notebook,
             "host_train_clips_per_s": speed}
     if args.only and record.get("full_run"):
         # a partial rerun re-renders some notebooks (from stored runs when nothing is missing):

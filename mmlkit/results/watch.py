@@ -127,6 +127,7 @@ class StoreWatcher:
         self.speed, self.interval, self.out, self.clock = speed, interval, out, clock
         self.seen = finished_runs(self.results_dir)
         self.trained: list[str] = []
+        self.by_notebook: dict[str, list[str]] = {}  # notebook -> the runs trained while it ran
         self.current, self.started = 0, clock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -146,6 +147,7 @@ class StoreWatcher:
             for name in new:
                 self.seen.add(name)
                 self.trained.append(name)
+                self.by_notebook.setdefault(self.names[self.current], []).append(name)
                 exp = self.expectation
                 to_do = None if exp is None or exp.runs is None else max(0, exp.runs - len(self.trained))
                 left = None if exp is None else exp.seconds_left(self.names, self.current,

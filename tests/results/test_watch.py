@@ -62,6 +62,7 @@ def test_the_watcher_prints_one_line_per_finished_run_in_order(tmp_path):
     assert [l.split("trained ")[1].split(" ")[0] for l in lines] == ["RGB_s1_cccccccccccc", "Flow_s0_bbbbbbbbbbbb"]
     assert "2 runs trained, about 18 to do, about 29 min left" in lines[1]  # 600 - 60 + 1200 s
     assert w.poll() == [] and out.getvalue().count("\n") == 2
+    assert w.by_notebook == {"01": ["RGB_s1_cccccccccccc", "Flow_s0_bbbbbbbbbbbb"]}  # for the next run's estimate
 
 
 def test_the_watcher_thread_reports_a_run_that_finishes_while_it_watches(tmp_path):
@@ -69,3 +70,26 @@ def test_the_watcher_thread_reports_a_run_that_finishes_while_it_watches(tmp_pat
     with StoreWatcher(tmp_path, ["01"], None, speed=None, interval=0.05, out=out):
         _finish(tmp_path, "RGB_s0_aaaaaaaaaaaa")
     assert out.getvalue().startswith("[reproduce] 01: trained RGB_s0_aaaaaaaaaaaa (RGB,Flow, 40 epochs, 1.5 min)")
+
+
+def test_reproduce_prints_a_line_per_run_its_notebooks_train(tmp_path, monkeypatch, capsys):
+    """``python -m mmlkit.results.reproduce`` watches the store while each notebook runs, and
+    records which runs each notebook trained (the next run's estimate)."""
+    from mmlkit.results import reproduce
+
+    store, out = tmp_path / "store", tmp_path / "out"
+
+    def fake_notebook(name, out_dir, params):  # a notebook that trains one run
+        _finish(store, f"RGB_s0_{name[:2]}aaaaaaaaaa")
+        return 1.0
+
+    monkeypatch.setattr(reproduce, "run_notebook", fake_notebook)
+    monkeypatch.setattr(reproduce, "_host_speed", lambda profile: 500.0)
+    assert reproduce.main(["--only", "00_data_tour", "--only", "02_initialisation", "--results-dir", str(store),
+                           "--out", str(out)]) == 0
+    lines = [l for l in capsys.readouterr().out.splitlines() if ": trained " in l]
+    assert [l.split(":")[0] for l in lines] == ["[reproduce] 00_data_tour", "[reproduce] 02_initialisation"]
+    assert "2 runs trained" in lines[1] and "RGB_s0_02aaaaaaaaaa (RGB,Flow, 40 epochs, 1.5 min)" in lines[1]
+    record = json.loads((out / "timings.json").read_text())["full_run"]
+    assert record["runs_by_notebook"] == {"00_data_tour": ["RGB_s0_00aaaaaaaaaa"],
+                                          "02_initialisation": ["RGB_s0_02aaaaaaaaaa"]}
