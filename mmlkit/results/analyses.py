@@ -158,7 +158,8 @@ def initialisation(study: Study) -> Analysis:
                               f"{m} from RGB", lambda ss, k=(m, "rgb"): member_scores(per_seed(study, makers[k],
                                                                                                seeds=ss), 0),
                               f"{m} from image", lambda ss, k=(m, base): member_scores(per_seed(study, makers[k],
-                                                                                                 seeds=ss), 0))
+                                                                                                 seeds=ss), 0),
+                              variance=False)  # the variance table covers C1 and the C3 core
         rows.append(row)
         rules.append(rule)
     res.tables["claim"], res.tables["seed_rule"], _ = _decision_tables(rows, rules, [])

@@ -146,7 +146,7 @@ def compare(claim: str, what: str, a_name: str, a: Sequence[Scores], b_name: str
 
 def decide(study: Study, claim: str, what: str, a_name: str, a_of: Callable[[Sequence[int]], Sequence[Scores]],
            b_name: str, b_of: Callable[[Sequence[int]], Sequence[Scores]],
-           compare_videos: int | None = None) -> tuple[dict, dict, dict]:
+           compare_videos: int | None = None, variance: bool = True) -> tuple[dict, dict, dict | None]:
     """:func:`compare` at the number of seeds the two-stage rule asks for.
 
     The study's seeds are the first stage: their (seeds x videos) matrix gives the variances the
@@ -158,6 +158,8 @@ def decide(study: Study, claim: str, what: str, a_name: str, a_of: Callable[[Seq
         a_of, b_of: seeds -> each side's scores on the scoring split, one per seed (training
             what is missing).
         compare_videos: passed to :func:`variance_split`.
+        variance: also split the final seeds' variance (:func:`variance_split`, with its
+            1,000-replicate bootstrap); ``False`` returns ``None`` in its place.
 
     Returns:
         (the :func:`compare` row, the rule's row: its inputs and outcome, the
@@ -176,14 +178,13 @@ def decide(study: Study, claim: str, what: str, a_name: str, a_of: Callable[[Seq
     row = compare(claim, what, a_name, a, b_name, b, seeds)
     parts = c.split()
     rule_row = {"claim": claim, "comparison": what, "first-stage seeds": len(first), "videos": c.n_videos,
-                "sd of a seed's difference": float(np.sqrt(max(c.ms_seed, c.ms_resid) / c.n_videos))
-                if c.n_seeds > 1 else float("nan"),
+                "sd of a seed's difference": float(np.sqrt(c.per_seed_variance)) if c.n_seeds > 1 else float("nan"),
                 "training part": parts["training"], "evaluation part": parts["evaluation"],
                 "target half-width": precision.HALF_WIDTH, "cap": study.seed_cap,
                 "seeds needed": rule["needed"] if rule["needed"] is not None else "none <= cap",
                 "seeds run": len(seeds), "planned half-width": rule["planned_half"],
                 "achieved half-width": (row["high"] - row["low"]) / 2, "outcome": rule["reason"]}
-    return row, rule_row, variance_split(claim, what, a, b, seeds, compare_videos)
+    return row, rule_row, variance_split(claim, what, a, b, seeds, compare_videos) if variance else None
 
 
 def variance_split(claim: str, what: str, a: Sequence[Scores], b: Sequence[Scores], seeds: Sequence[int],

@@ -101,6 +101,18 @@ class Components:
         tr, ev = self.seed, (self.video + self.resid) / nv  # NaN for one seed
         return {"training": math.sqrt(tr), "evaluation": math.sqrt(ev), "total": math.sqrt(tr + ev)}
 
+    @property
+    def per_seed_variance(self) -> float:
+        """The variance one seed adds to the mean difference, points^2: ``max(MS_seed, MS_resid)
+        / n_v`` (the seed mean square, kept at least the interaction's, over the videos)."""
+        return max(self.ms_seed, self.ms_resid) / self.n_videos
+
+    @property
+    def shared_variance(self) -> float:
+        """The videos' part every seed shares, points^2: ``max(MS_video - MS_resid, 0) / (n_s n_v)``;
+        no number of seeds removes it."""
+        return max(self.ms_video - self.ms_resid, 0.0) / (self.n_seeds * self.n_videos)
+
     def videos_for(self, evaluation_sd: float) -> int | None:
         """Videos that bring the evaluation part of one seed's spread down to ``evaluation_sd``
         points (``None`` for one seed: no estimate)."""
@@ -239,8 +251,9 @@ def seeds_needed(c: Components, half_width: float = HALF_WIDTH, cap: int = SEED_
     """The two-stage seed rule: how many seeds give a ``level`` half-width <= ``half_width``.
 
     Reads the first stage's variances only: the per-seed variance of the mean difference
-    ``max(MS_seed, MS_resid) / n_v`` and the shared video part ``max(MS_video - MS_resid, 0) / (n_s n_v)``; the
-    planned half-width of ``n`` seeds is ``t(level, n - 1) * sqrt(MS_seed / n_v / n + video part)``.
+    (:attr:`Components.per_seed_variance`) and the shared video part
+    (:attr:`Components.shared_variance`); the planned half-width of ``n`` seeds is
+    ``t(level, n - 1) * sqrt(per-seed variance / n + shared variance)``.
 
     Returns:
         ``first`` (first-stage seeds), ``needed`` (smallest n >= first meeting the target, or
@@ -254,8 +267,7 @@ def seeds_needed(c: Components, half_width: float = HALF_WIDTH, cap: int = SEED_
         return {"first": n0, "needed": None, "run": n0, "capped": False, "floor": float("nan"),
                 "planned_half": float("nan"),
                 "reason": "one first-stage seed: no estimate of the seed variance, the rule needs >= 2"}
-    per_seed = max(c.ms_seed, c.ms_resid) / c.n_videos
-    shared = max(c.ms_video - c.ms_resid, 0.0) / (c.n_seeds * c.n_videos)
+    per_seed, shared = c.per_seed_variance, c.shared_variance
     z = float(stats.norm.ppf(0.5 + level / 2))
 
     def half(n: int) -> float:

@@ -166,6 +166,8 @@ def test_decide_runs_the_seeds_the_rule_asks_for(tmp_path):
     off = Study(profile="default", seeds=(0, 1, 2), results_dir=str(tmp_path), seed_rule=False)
     row_off, rule_off, _ = decide(off, "C3", "x", "A", side(1), "B", side(0))
     assert row_off["seeds"] == 3 and "off" in rule_off["outcome"]
+    _, rule_nv, no_var = decide(st, "C2", "x", "A", side(1), "B", side(0), variance=False)  # C2: no bootstrap
+    assert no_var is None and rule_nv["seeds run"] == rule["seeds run"]
     assert st.seeds_upto(5) == (0, 1, 2, 3, 4) and Study(profile="default", seeds=(4, 9)).seeds_upto(3) == (4, 9, 10)
 
 
