@@ -65,7 +65,7 @@ for mode in ("mean_logits", "per_peer"):
           f"two peers {float(mutual_kl(rgb, [flow, diff], mode)):.4f}")
 
 # %% [markdown]
-# ## Every member of every cohort (validation top-1 %)
+# ## Every member of every cohort (held-out top-1 %)
 
 # %%
 display(readable(res.tables["accuracy"]))

@@ -64,7 +64,7 @@ for mode, kw in (("uniform", {}), ("uniform", {"twice": True}), ("dense", {"dens
     print(f"{mode:7s} {str(kw):22s}", " | ".join(" ".join(f"{i:2d}" for i in v) for v in views))
 
 # %% [markdown]
-# ## RGB validation top-1 (%) by training sampling and test views
+# ## RGB held-out top-1 (%) by training sampling and test views
 
 # %%
 display(readable(res.tables["accuracy"]))

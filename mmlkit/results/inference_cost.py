@@ -144,7 +144,7 @@ def summary_vs_cost(summary: pd.DataFrame, doc: dict, case: str, flow: str) -> t
     ax.xaxis.set_major_formatter(matplotlib.ticker.FixedFormatter([f"{t:g} ms" for t in ticks]))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel(f"ms per video on this CPU (median; decode + {flow} flow + networks)")
-    ax.set_ylabel("validation top-1 (%), mean ± std over seeds")
+    ax.set_ylabel("held-out top-1 (%), mean ± std over seeds")
     ax.set_title(f"accuracy against inference cost ({case} model)")
     ax.legend(fontsize=7, title="runs at inference", title_fontsize=7)
     return table, fig
