@@ -1,10 +1,10 @@
-"""A Markdown summary of papers_results/ for README's "Measured" section: wall time, validity
+"""A Markdown summary of papers_results/ for docs/findings.md ("The last full run's tables"): wall time, validity
 checks and every claim row with its paired difference, intervals and verdict.
 
 Every number comes from the tables the last `./run_all.sh` wrote; nothing is typed by hand.
 
     .venv/bin/python tools/results_summary.py           # print it
-    .venv/bin/python tools/results_summary.py --write   # replace README's block between the markers
+    .venv/bin/python tools/results_summary.py --write   # replace docs/findings.md's block between the markers
 """
 
 import argparse
@@ -55,7 +55,7 @@ def summary() -> str:
 def replace_block(text: str, block: str) -> str:
     """``text`` with what lies between the markers replaced by ``block``."""
     if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
-        raise SystemExit(f"README.md must hold exactly one {BEGIN} ... {END} pair")
+        raise SystemExit(f"docs/findings.md must hold exactly one {BEGIN} ... {END} pair")
     head, rest = text.split(BEGIN)
     _, tail = rest.split(END)
     return f"{head}{BEGIN}\n{block}\n{END}{tail}"
@@ -63,13 +63,13 @@ def replace_block(text: str, block: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true", help="replace the block in README.md instead of printing")
+    ap.add_argument("--write", action="store_true", help="replace the block in docs/findings.md instead of printing")
     args = ap.parse_args(argv)
     block = summary()
     if not args.write:
         print(block)
         return 0
-    readme = ROOT / "README.md"
+    readme = ROOT / "docs" / "findings.md"
     readme.write_text(replace_block(readme.read_text(), block))
     print(f"updated {readme}")
     return 0
