@@ -112,6 +112,14 @@ def make_train_loader(dataset: Any, cfg: RunConfig, epoch: int, data: TrainData,
 
 # -- one epoch, validation --------------------------------------------------------------------
 
+#: Where an epoch's wall time goes, as the log's ``<phase>_s`` columns: ``data`` (waiting for the
+#: loader's next batch), ``forward`` (every model's forward pass, the peers' logits, the losses),
+#: ``backward`` (zero_grad, backward, gradient exchange and clipping), ``optimizer`` (the steps),
+#: ``val`` (validation). Measured with ``time.perf_counter`` around each part: on a CPU every
+#: operation has finished when its call returns; on a GPU the parts are launch times unless
+#: ``CUDA_LAUNCH_BLOCKING=1``.
+PHASES: tuple[str, ...] = ("data", "forward", "backward", "optimizer", "val")
+
 def train_one_epoch(members: list[Member], loader: Any, comm: Comm, cfg: RunConfig, epoch: int,
                     device: torch.device, progress: bool = True, skipped: set | None = None) -> list[dict]:
     """One pass over ``loader``; every local model steps on every batch.
@@ -119,7 +127,9 @@ def train_one_epoch(members: list[Member], loader: Any, comm: Comm, cfg: RunConf
     ``comm.peers`` gives each model its peers' detached logits (in memory or across processes).
     ``skipped``, when given, collects the ids of unreadable videos the batches report.
 
-    Returns one dict per member: lr (last), ce, kl (means over batches), train_top1 (%).
+    Returns one dict per member: lr (last), ce, kl (means over batches), train_top1 (%), and the
+    epoch's ``data_s``, ``forward_s``, ``backward_s``, ``optimizer_s`` (:data:`PHASES`; the
+    cohort's, the same in every member's dict).
     """
     iters = len(loader)
     amp = bool(cfg.optim.amp and device.type == "cuda")
@@ -130,7 +140,12 @@ def train_one_epoch(members: list[Member], loader: Any, comm: Comm, cfg: RunConf
     lr = lr_at(cfg.optim, epoch, 0, iters)
     bar = progress_bar(loader, enabled=progress, total=iters, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}",
                        leave=False, dynamic_ncols=True)
+    clock = time.perf_counter
+    spent = dict.fromkeys(PHASES[:-1], 0.0)
+    t = clock()
     for it, batch in enumerate(bar):
+        t_batch = clock()
+        spent["data"] += t_batch - t
         lr = lr_at(cfg.optim, epoch, it, iters)
         labels = batch["label"].to(device, non_blocking=True)
         if skipped is not None:
@@ -141,20 +156,28 @@ def train_one_epoch(members: list[Member], loader: Any, comm: Comm, cfg: RunConf
             with m.own_rng(device), torch.autocast(device.type, dtype=torch.float16, enabled=amp):
                 logits.append(m.model(x))                                    # (B, K)
         peers = comm.peers(epoch, it, batch, [z.detach().float() for z in logits])
+        spent["forward"] += clock() - t_batch
         for k, (m, z, pz) in enumerate(zip(members, logits, peers)):
+            t0 = clock()
             set_lr(m.optimizer, lr)
             ce = F.cross_entropy(z.float(), labels)
             kl = (mutual_kl(z, pz, cfg.mutual.mode, cfg.mutual.temperature) if pz
                   else torch.zeros((), device=z.device))
             loss = ce + cfg.mutual.weight * kl if pz else ce
+            t1 = clock()
             m.optimizer.zero_grad(set_to_none=True)
             m.scaler.scale(loss).backward()
             comm.sync_grads(m)
             if cfg.optim.clip_grad is not None:
                 m.scaler.unscale_(m.optimizer)
                 nn.utils.clip_grad_norm_(m.model.parameters(), cfg.optim.clip_grad)
+            t2 = clock()
             m.scaler.step(m.optimizer)
             m.scaler.update()
+            t3 = clock()
+            spent["forward"] += t1 - t0
+            spent["backward"] += t2 - t1
+            spent["optimizer"] += t3 - t2
             s = sums[k]
             s["ce"] += float(ce.detach())
             s["kl"] += float(kl.detach())
@@ -163,10 +186,12 @@ def train_one_epoch(members: list[Member], loader: Any, comm: Comm, cfg: RunConf
         if progress:
             bar.set_postfix({m.name: f"ce {float(s['ce']) / (it + 1):.3f} kl {float(s['kl']) / (it + 1):.3f}"
                              for m, s in zip(members, sums)}, refresh=False)
+        t = clock()
     bar.close()
     n_it = max(1, iters)
-    return [dict(lr=lr, ce=s["ce"] / n_it, kl=s["kl"] / n_it, train_top1=100.0 * s["correct"] / max(1, s["n"]))
-            for s in sums]
+    phases = {f"{k}_s": round(v, 4) for k, v in spent.items()}
+    return [dict(lr=lr, ce=s["ce"] / n_it, kl=s["kl"] / n_it, train_top1=100.0 * s["correct"] / max(1, s["n"]),
+                 **phases) for s in sums]
 
 
 @torch.no_grad()
@@ -250,13 +275,15 @@ def fit(cfg: RunConfig, out_dir: Path, members: list[Member], comm: Comm, device
             stats = train_one_epoch(members, loader, comm, cfg, epoch, device, progress, skipped=skipped)
             val: list = [None] * len(members)
             val_skipped: set = set()
+            t_val = time.perf_counter()
             if (epoch + 1) % cfg.eval_freq == 0 or epoch + 1 == cfg.optim.epochs:
                 val = validate_members(members, val_ds, comm, cfg, data, device, progress, val_skipped)
+            val_s = round(time.perf_counter() - t_val, 4)
             report_skipped(epoch, members, comm, cfg, sorted(skipped | set(getattr(train_ds, "skipped", ()) or ())),
                            sorted(val_skipped), len(val_ds))
             seconds = round(time.perf_counter() - t0, 3)
             rows = [dict(epoch=epoch + 1, **st, val_top1=v[0] if v else None, val_top5=v[1] if v else None,
-                         seconds=seconds) for st, v in zip(stats, val)]
+                         seconds=seconds, val_s=val_s) for st, v in zip(stats, val)]
             state.write_epoch(out_dir, epoch + 1, members, rows, comm, digest, tensorboard)
     finally:  # flushed and closed on an error or an interrupt too: the logged epochs stay readable
         for w in tensorboard.values():

@@ -26,8 +26,14 @@ from mmlkit.models.safe_load import safe_load
 from mmlkit.training.comm import Comm
 from mmlkit.training.member import Member
 
-CSV_COLUMNS: tuple[str, ...] = ("epoch", "lr", "ce", "kl", "train_top1", "val_top1", "val_top5", "seconds")
-TIMING_COLUMNS: tuple[str, ...] = ("seconds",)
+#: ``seconds`` is the epoch's wall time (one cohort epoch: shared by its models' logs); the
+#: ``*_s`` columns split it (:data:`mmlkit.training.loop.PHASES`): waiting for the batch, the
+#: forward passes and losses, the backward passes (and gradient exchange), the optimizer steps,
+#: validation; the rest of ``seconds`` is bookkeeping (the epoch's loader set-up, metrics, the
+#: progress bar). The epoch's files (checkpoints, logs, resume state) are written after it.
+CSV_COLUMNS: tuple[str, ...] = ("epoch", "lr", "ce", "kl", "train_top1", "val_top1", "val_top5", "seconds",
+                                "data_s", "forward_s", "backward_s", "optimizer_s", "val_s")
+TIMING_COLUMNS: tuple[str, ...] = ("seconds", "data_s", "forward_s", "backward_s", "optimizer_s", "val_s")
 TB_SCALARS: tuple[str, ...] = ("ce", "kl", "train_top1", "lr", "val_top1", "val_top5")
 
 

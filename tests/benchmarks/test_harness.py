@@ -13,7 +13,7 @@ from benchmarks import run
 
 def test_discovers_every_bench_module():
     names = run.discover()
-    for expected in ("data", "eval", "flow", "models", "synth", "training"):
+    for expected in ("data", "dispatch", "epoch", "eval", "flow", "models", "synth", "training"):
         assert expected in names
 
 
@@ -50,3 +50,13 @@ def test_data_bench_holds_the_in_process_loader_to_the_target_and_reports_the_wo
     assert inproc["value"] > 0 and "in the training process" in inproc["notes"]
     assert inproc["ok"] == (inproc["value"] >= bench_data.PACKED_TARGET) and "2x" in inproc["target"]
     assert rows["loader packed RGBDiff"]["ok"] is None and "1 worker" in rows["loader packed RGBDiff"]["notes"]
+
+
+@pytest.mark.slow
+def test_the_epoch_bench_splits_a_real_epoch_into_its_phases(monkeypatch, tmp_path):
+    from benchmarks import bench_epoch
+
+    monkeypatch.setenv("MMLKIT_CACHE", str(tmp_path))
+    got = {r["name"]: r["value"] for r in bench_epoch.rows(quick=True)}
+    assert set(got) == {f"RGB: {p}" for p in ("data", "forward", "backward", "optimizer", "val", "rest")}
+    assert sum(got.values()) == pytest.approx(100.0, abs=0.5) and got["RGB: backward"] > 0

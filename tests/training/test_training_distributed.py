@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mmlkit.config import model_name
-from mmlkit.training import train
+from mmlkit.training import state, train
 
 import training_fakes as fk
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
 def _csv(path):
     with open(path) as f:
-        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(f)]
+        return [{k: v for k, v in r.items() if k not in state.TIMING_COLUMNS} for r in csv.DictReader(f)]
 
 
 @pytest.mark.parametrize("modalities", [("RGB", "Flow"), ("RGB", "Flow", "RGB")])

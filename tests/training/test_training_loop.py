@@ -75,6 +75,10 @@ def test_cohort_run_writes_the_files(tmp_path):
         assert list(rows[0]) == list(state.CSV_COLUMNS)
         assert [r["epoch"] for r in rows] == ["1", "2"]
         assert float(rows[0]["kl"]) > 0 and rows[1]["val_top1"] != ""
+        for r in rows:  # where the epoch went: every phase measured, together within the epoch's time
+            phases = [float(r[f"{p}_s"]) for p in ("data", "forward", "backward", "optimizer", "val")]
+            assert all(x >= 0 for x in phases) and float(r["forward_s"]) > 0 and float(r["backward_s"]) > 0
+            assert sum(phases) <= float(r["seconds"]) + 1e-3
     done = json.loads((tmp_path / "done.json").read_text())
     assert [m["modality"] for m in done["models"]] == ["RGB", "Flow"]
     assert json.loads((tmp_path / "config.json").read_text()) == cfg.to_dict()
