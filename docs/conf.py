@@ -16,9 +16,11 @@ author = "the mmlkit maintainers"
 copyright = "2026, the mmlkit maintainers"  # noqa: A001 (Sphinx's name)
 
 extensions = ["myst_nb"]
-# The pages, and from papers_results/ only what the site shows: its README and the executed
-# notebooks (its earlier runs' folders and its tables stay files of the repository).
-include_patterns = ["*.md", "results/README.md", "results/notebooks/*.ipynb"]
+# The pages, and from papers_results/ only what the site shows: its README, the executed
+# notebooks of the full run and of the decisions per draw (its earlier runs' folders and its
+# tables stay files of the repository).
+include_patterns = ["*.md", "results/README.md", "results/notebooks/*.ipynb",
+                    "results/precision-draw*/decided/notebooks/*.ipynb"]
 exclude_patterns = ["_build", "screenshots"]
 root_doc = "index"
 
