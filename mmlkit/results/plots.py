@@ -59,7 +59,8 @@ def accuracy_bars(df: pd.DataFrame, x: str, value: str = "top1", hue: str | None
                   path: str | Path | None = None, title: str = "") -> Figure:
     """Mean of ``value`` per ``x`` (and ``hue``) with error bars of one std across seeds, and the
     individual seeds as dots."""
-    fig = Figure(figsize=(max(4, 1.2 * df[x].nunique() * (df[hue].nunique() if hue else 1)), 3.5),
+    n_lines = label_lines([wrap_label(k, 16) for k in dict.fromkeys(df[x])])
+    fig = Figure(figsize=(max(4, 1.3 * df[x].nunique() * (df[hue].nunique() if hue else 1)), 3.2 + 0.15 * n_lines),
                  layout="constrained")
     ax = fig.subplots()
     xs = list(dict.fromkeys(df[x]))
@@ -75,8 +76,9 @@ def accuracy_bars(df: pd.DataFrame, x: str, value: str = "top1", hue: str | None
         for p, k in zip(pos, xs):
             v = sub[sub[x] == k][value].to_numpy()
             ax.scatter(np.full(len(v), p), v, color="k", s=8, zorder=3)
-    ax.set_xticks(np.arange(len(xs)), [str(k) for k in xs], rotation=20, ha="right")
-    ax.set_ylabel(value)
+    labels = [wrap_label(k, 16) for k in xs]  # whole names, a few lines each, never cut at the figure's edge
+    ax.set_xticks(np.arange(len(xs)), labels, fontsize=8)
+    ax.set_ylabel({"top1": "top-1 (%)", "top5": "top-5 (%)"}.get(value, value))
     ax.set_title(title)
     if hue:
         ax.legend(fontsize=7)
