@@ -21,7 +21,7 @@ extensions = ["myst_nb"]
 # tables stay files of the repository).
 include_patterns = ["*.md", "results/README.md", "results/notebooks/*.ipynb",
                     "results/precision-draw*/decided/notebooks/*.ipynb"]
-exclude_patterns = ["_build", "screenshots"]
+exclude_patterns = ["_build", "screenshots", "_static"]
 root_doc = "index"
 
 # MyST: no math extension on purpose -- no page has formulas, and MathJax would be fetched from
@@ -37,3 +37,5 @@ html_title = "mmlkit"
 html_show_sourcelink = False
 html_copy_source = False
 html_last_updated_fmt = None
+html_static_path = ["_static"]
+html_css_files = ["mmlkit.css"]  # wide notebook tables scroll inside their cell
