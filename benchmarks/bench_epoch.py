@@ -74,6 +74,45 @@ def workers_rows(profile: str) -> list[dict]:
                       f"{'agree' if d0 == d1 else 'differ'}", "ok": d1 == d2, "target": "reruns identical"}]
 
 
+_TRAIN_ONE = r"""
+import sys, tempfile, time
+from pathlib import Path
+from mmlkit.config import profile as profile_config, with_overrides
+from mmlkit.training import train
+cfg = profile_config("{profile}", modalities=("RGB",), device="cpu")
+cfg = with_overrides(cfg, seed={seed}, threads={threads}, optim={{"epochs": {epochs}}})
+with tempfile.TemporaryDirectory() as tmp:
+    train(cfg, Path(tmp), progress=False)
+"""
+
+
+def layout_rows(profile: str, epochs: int) -> list[dict]:
+    """Two training runs (RGB, seeds 0 and 1) one after the other with 2 threads each (the
+    profile's layout), against both at once in two processes of 1 thread each: the wall-time
+    ratio, i.e. what running independent runs side by side would win on this machine."""
+    import subprocess
+    import sys
+    import time
+
+    def launch(seed: int, threads: int) -> subprocess.Popen:
+        code = _TRAIN_ONE.format(profile=profile, seed=seed, threads=threads, epochs=epochs)
+        return subprocess.Popen([sys.executable, "-c", code])
+
+    t0 = time.perf_counter()
+    for seed in (0, 1):
+        launch(seed, 2).wait()
+    serial = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    procs = [launch(seed, 1) for seed in (0, 1)]
+    codes = [p.wait() for p in procs]
+    side = time.perf_counter() - t0
+    assert codes == [0, 0], f"a training process failed: {codes}"
+    return [{"name": "2 RGB runs: side by side (2 x 1 thread) / one after the other (2 threads)",
+             "value": side / serial, "unit": "x time",
+             "notes": f"{side:.1f} s vs {serial:.1f} s for two {epochs}-epoch runs ({profile} profile, process "
+                      "start and data set-up included)"}]
+
+
 def rows(quick: bool) -> list[dict]:
     profile = "smoke" if quick else "default"
     out: list[dict] = []
@@ -90,4 +129,4 @@ def rows(quick: bool) -> list[dict]:
             out.append({"name": f"{name}: {phase}", "value": 100.0 * t[phase] / t["epoch"], "unit": "% of epoch",
                         "notes": f"{t[phase]:.2f} s of {t['epoch']:.2f} s per epoch ({profile} profile, "
                                  f"{len(log)} epochs, validation every {cfg.eval_freq})"})
-    return out + workers_rows(profile)
+    return out + workers_rows(profile) + layout_rows(profile, 2 if quick else 10)
