@@ -5,8 +5,8 @@ the runner watches the results store instead: every run folder that gains its ``
 is a finished training run. For each one it prints its name, its epochs and its minutes, with the
 count of runs trained so far, an estimate of the runs still to do and of the time left::
 
-    [reproduce] 01_baselines_and_ensembles: trained Flow_s4_0ad8c8f707fd (Flow, 80 epochs, 3.0 min)
-      | 9 runs trained, about 57 to do, about 2 h 10 min left
+    [reproduce] <notebook>: trained <run folder> (<modalities>, <E> epochs, <M> min)
+      | <N> runs trained, about <K> to do, about <T> left
 
 The estimate comes from the last full run recorded in ``timings.json`` (each notebook's minutes
 and training runs), scaled by the ratio of this host's measured training speed to the speed
