@@ -25,6 +25,12 @@ def label_lines(labels: Sequence[str]) -> int:
     return max([1] + [str(t).count("\n") + 1 for t in labels])
 
 
+def row_inches(labels: Sequence[str], minimum: float) -> float:
+    """The height (inches) of one row of a chart with one row per label, in 7-pt type, so that the
+    longest wrapped label fits: ``minimum`` at least."""
+    return max(minimum, 0.08 + 0.14 * label_lines(labels))
+
+
 def _save(fig: Figure, path: str | Path | None) -> Figure:
     if path is not None:
         path = Path(path)
@@ -59,11 +65,11 @@ def accuracy_bars(df: pd.DataFrame, x: str, value: str = "top1", hue: str | None
                   path: str | Path | None = None, title: str = "") -> Figure:
     """Mean of ``value`` per ``x`` (and ``hue``) with error bars of one std across seeds, and the
     individual seeds as dots."""
-    n_lines = label_lines([wrap_label(k, 16) for k in dict.fromkeys(df[x])])
-    fig = Figure(figsize=(max(4, 1.3 * df[x].nunique() * (df[hue].nunique() if hue else 1)), 3.2 + 0.15 * n_lines),
+    xs = list(dict.fromkeys(df[x]))
+    labels = [wrap_label(k, 16) for k in xs]  # whole names, a few lines each, never cut at the figure's edge
+    fig = Figure(figsize=(max(4, 1.3 * len(xs) * (df[hue].nunique() if hue else 1)), 3.2 + 0.15 * label_lines(labels)),
                  layout="constrained")
     ax = fig.subplots()
-    xs = list(dict.fromkeys(df[x]))
     hues = list(dict.fromkeys(df[hue])) if hue else [None]
     width = 0.8 / len(hues)
     for j, h in enumerate(hues):
@@ -76,7 +82,6 @@ def accuracy_bars(df: pd.DataFrame, x: str, value: str = "top1", hue: str | None
         for p, k in zip(pos, xs):
             v = sub[sub[x] == k][value].to_numpy()
             ax.scatter(np.full(len(v), p), v, color="k", s=8, zorder=3)
-    labels = [wrap_label(k, 16) for k in xs]  # whole names, a few lines each, never cut at the figure's edge
     ax.set_xticks(np.arange(len(xs)), labels, fontsize=8)
     ax.set_ylabel({"top1": "top-1 (%)", "top5": "top-5 (%)"}.get(value, value))
     ax.set_title(title)
@@ -95,7 +100,7 @@ def class_gain(acc_a: np.ndarray, acc_b: np.ndarray, class_names: Sequence[str] 
     order = ok[np.argsort(-np.abs(gain[ok]), kind="stable")][:top]
     order = order[np.argsort(gain[order], kind="stable")]
     labels = [wrap_label(names[i]) for i in order]
-    row = max(0.25, 0.08 + 0.14 * label_lines(labels))  # inches per class: room for its wrapped name
+    row = row_inches(labels, 0.25)  # inches per class: room for its wrapped name
     fig = Figure(figsize=(7, row * len(order) + 1.2), layout="constrained")
     ax = fig.subplots()
     ax.barh(np.arange(len(order)), 100 * gain[order], color=["tab:green" if g > 0 else "tab:red" for g in gain[order]])

@@ -22,9 +22,10 @@ import sys
 import time
 from pathlib import Path
 
+from mmlkit.results.experiments import REPO, shown_path
+from mmlkit.results.store import default_results_dir
 from mmlkit.results.watch import Expectation, StoreWatcher, finished_runs
 
-REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 
 #: Run order: the data tour first, the tables last (they read what the others stored).
@@ -96,8 +97,6 @@ def portable_record(path: Path) -> None:
     notebook names no machine's folders; nothing else changes."""
     import nbformat
 
-    from mmlkit.results.experiments import shown_path
-
     nb = nbformat.read(path, as_version=4)
     pm = nb.metadata.get("papermill") or {}
     changed = False
@@ -118,9 +117,6 @@ def notebook_parameters(args: argparse.Namespace, seeds: list[int], results_dir:
     Args:
         results_dir, out_dir: absolute paths of the runs store and of the output folder.
     """
-    from mmlkit.results.experiments import shown_path
-    from mmlkit.results.store import default_results_dir
-
     same = Path(results_dir).resolve() == default_results_dir(args.profile).resolve()
     return {"profile": args.profile, "seeds": seeds, "dataset": args.dataset, "data_root": args.data_root,
             "device": args.device, "workers": args.workers, "results_dir": None if same else shown_path(results_dir),
@@ -280,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     default_out = REPO / "papers_results" / (f"draw-{args.synth_seed}" if args.synth_seed else "")
     out_dir = Path(args.out or default_out).resolve()
-    results_dir = Path(args.results_dir or REPO / "results" / args.profile).resolve()
+    results_dir = Path(args.results_dir or default_results_dir(args.profile)).resolve()
     params = notebook_parameters(args, seeds, results_dir, out_dir)
     print(f"[reproduce] notebooks: {', '.join(names)}\n[reproduce] parameters: {json.dumps(params)}", flush=True)
     timings_file = out_dir / "timings.json"

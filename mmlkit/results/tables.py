@@ -136,9 +136,9 @@ def to_markdown(df: pd.DataFrame, floatfmt: str = ".1f", index: bool = False,
     rows = [[_cell(v, fmt[c]) for v, c in zip(r, cols)] for r in d.itertuples(index=False, name=None)]
     num = [pd.api.types.is_numeric_dtype(d[c]) for c in d.columns]
     w = [max([len(c)] + [len(r[i]) for r in rows] + [3]) for i, c in enumerate(cols)]
-    fmt = lambda cells: "| " + " | ".join(c.rjust(w[i]) if num[i] else c.ljust(w[i]) for i, c in enumerate(cells)) + " |"
+    line = lambda cells: "| " + " | ".join(c.rjust(w[i]) if num[i] else c.ljust(w[i]) for i, c in enumerate(cells)) + " |"
     sep = "|" + "|".join(("-" * (w[i] + 1) + ":") if num[i] else ("-" * (w[i] + 2)) for i in range(len(cols))) + "|"
-    return "\n".join([fmt(cols), sep] + [fmt(r) for r in rows]) + "\n"
+    return "\n".join([line(cols), sep] + [line(r) for r in rows]) + "\n"
 
 
 def write_table(df: pd.DataFrame, folder: str | Path, name: str, floatfmt: str = ".1f") -> tuple[Path, Path]:

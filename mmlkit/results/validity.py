@@ -141,11 +141,11 @@ def per_class_table(per_class: dict[str, np.ndarray], class_names: Sequence[str]
 
 def per_class_figure(table: pd.DataFrame) -> Figure:
     """A heat map of :func:`per_class_table`: which classes each modality sees."""
-    from mmlkit.results.plots import label_lines, wrap_label
+    from mmlkit.results.plots import row_inches, wrap_label
 
     mods = [c for c in table.columns if c != "class"]
     labels = [wrap_label(c) for c in table["class"]]  # full names, wrapped, never cut
-    row = max(0.24, 0.08 + 0.14 * label_lines(labels))  # inches per class
+    row = row_inches(labels, 0.24)  # inches per class
     fig = Figure(figsize=(2.0 + 1.1 * len(mods) + 4.5, row * len(table) + 1.2), layout="constrained")
     ax = fig.subplots()
     data = table[mods].to_numpy(float)
