@@ -17,7 +17,6 @@ Run it on a quiet host (nothing else on the cores): ``python -m benchmarks --onl
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import pandas as pd
 
 from mmlkit.config import profile as profile_config
 from mmlkit.config import with_overrides
+from mmlkit.models import weights_digest
 from mmlkit.training import train
 from mmlkit.training.loop import PHASES
 
@@ -43,13 +43,7 @@ def epoch_shares(log: pd.DataFrame) -> dict[str, float]:
 
 def _weights_digest(path: Path) -> str:
     state = torch.load(path, map_location="cpu", weights_only=False)
-    state = state.get("state_dict", state)
-    h = hashlib.sha256()
-    for k in sorted(state):
-        if torch.is_tensor(state[k]):
-            h.update(k.encode())
-            h.update(state[k].detach().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
+    return weights_digest(state.get("state_dict", state))[:16]
 
 
 def workers_rows(profile: str) -> list[dict]:

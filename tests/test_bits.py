@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import hashlib
 import json
 import os
 import platform
@@ -78,6 +77,7 @@ def train_digest() -> dict[str, Any]:
     from mmlkit.runtime import dispatch_environment, torch_threads
     from mmlkit.training.cohort import LocalComm
     from mmlkit.training.loop import train_one_epoch
+    from mmlkit.models import weights_digest
     from mmlkit.training.member import make_member
 
     cfg = profile("default", optim={"batch_size": BATCH, "epochs": 1},
@@ -93,10 +93,7 @@ def train_digest() -> dict[str, Any]:
     bad = [k for k, t in sd.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
     if bad:
         raise FloatingPointError(f"the bits run diverged: {bad[:3]} hold non-finite values after {STEPS} steps")
-    h = hashlib.sha256()
-    for key in sd:
-        h.update(sd[key].detach().contiguous().numpy().tobytes())
-    return {"digest": h.hexdigest(), "torch": torch.__version__, "cpu": _cpu_model(),
+    return {"digest": weights_digest(sd), "torch": torch.__version__, "cpu": _cpu_model(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(), "dispatch": dispatch_environment(),
             "config": cfg.digest(), "ce": stats["ce"], "steps": STEPS, "batch": BATCH, "segments": SEGMENTS,
             "size": SIZE, "classes": NUM_CLASSES, "threads": THREADS}

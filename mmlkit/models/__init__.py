@@ -7,7 +7,7 @@ Public API::
     build_backbone, convert_conv1_weight, imagenet_file  # mmlkit.models.backbones
     save_checkpoint, read_checkpoint, load_checkpoint,
     to_official_state_dict, from_official_state_dict,
-    init_from_checkpoint                                 # mmlkit.models.checkpoint
+    init_from_checkpoint, weights_digest                 # mmlkit.models.checkpoint
 """
 
 from mmlkit.models.backbones import (
@@ -15,7 +15,7 @@ from mmlkit.models.backbones import (
 )
 from mmlkit.models.checkpoint import (
     from_official_state_dict, infer_meta, init_from_checkpoint, load_checkpoint, read_checkpoint,
-    save_checkpoint, to_official_state_dict,
+    save_checkpoint, to_official_state_dict, weights_digest,
 )
 from mmlkit.models.temporal_shift import TemporalPool, TemporalShift, temporal_pool, temporal_shift
 from mmlkit.models.tsn import TSN, build_model, param_groups, rgb_diff
@@ -25,5 +25,5 @@ __all__ = [
     "TemporalShift", "TemporalPool", "temporal_shift", "temporal_pool",
     "TinyResNet", "build_backbone", "convert_conv1_weight", "imagenet_file", "CONV1_CHANNELS", "INPUT_CHANNELS",
     "save_checkpoint", "read_checkpoint", "load_checkpoint", "to_official_state_dict",
-    "from_official_state_dict", "infer_meta", "init_from_checkpoint",
+    "from_official_state_dict", "infer_meta", "init_from_checkpoint", "weights_digest",
 ]

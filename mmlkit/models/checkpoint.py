@@ -17,10 +17,12 @@ read too. Our ResNet keys equal the released ones without ``module.``; MobileNet
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections import OrderedDict
 from pathlib import Path
+from typing import Mapping
 
 import torch
 from torch import nn
@@ -92,6 +94,17 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, **state) -> Path:
     payload = {"format": FORMAT, "version": VERSION, "meta": dict(tsn.meta), "arch": tsn.arch,
                "state_dict": sd, **state}
     return save_torch(payload, path)
+
+
+def weights_digest(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """The sha256 (hex) of a state dict's tensors: each one's ``detach().cpu().contiguous()`` bytes,
+    in the dict's order (the keys themselves are not hashed). Two runs trained the same bits
+    exactly when their final state dicts have the same digest (``tests/test_bits.py`` commits one).
+    """
+    h = hashlib.sha256()
+    for value in state_dict.values():
+        h.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 # ----------------------------------------------------------------------------- released layout

@@ -31,6 +31,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from mmlkit.results.precision import SEED_CAP
+from mmlkit.results.store import REPO
 from mmlkit.config import (EvalConfig, RunConfig, pretrain_profile, profile as profile_config, scale_schedule,
                            schedule_epochs, with_overrides)
 
@@ -56,10 +57,9 @@ PLANS.update({"heldout": EvalConfig(split="heldout"),
 SCORING_PLAN = "heldout"
 
 
-#: The repository root. A relative ``results_dir`` or ``output_dir`` of a notebook is read from
-#: here (a notebook runs in notebooks/, by papermill or a reader), and a path inside it is shown
-#: relative to it, so a page shows no machine's folders.
-REPO = Path(__file__).resolve().parents[2]
+# REPO (the repository root, from the store): a relative ``results_dir`` or ``output_dir`` of a
+# notebook is read from it (a notebook runs in notebooks/, by papermill or a reader), and a path
+# inside it is shown relative to it, so a page shows no machine's folders.
 
 
 def repo_path(path: str | Path) -> Path:

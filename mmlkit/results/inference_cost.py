@@ -24,7 +24,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-COST_JSON = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "inference" / "inference.json"
+from mmlkit.results.store import REPO
+
+COST_JSON = REPO / "benchmarks" / "results" / "inference" / "inference.json"
 
 
 def load_cost(path: str | Path | None = None) -> dict | None:

@@ -55,9 +55,14 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+#: The repository root (the package is installed in place). The default store, the notebooks'
+#: relative paths and the committed benchmark records are read from here.
+REPO = Path(__file__).resolve().parents[2]
+
+
 def default_results_dir(profile: str) -> Path:
     """``results/<profile>`` at the repository root: the store the notebooks and the CLI share."""
-    return Path(__file__).resolve().parents[2] / "results" / profile
+    return REPO / "results" / profile
 
 
 _STORE_FOLDER = re.compile(r"^(runs/.+_s\d+_|pretrained/.+_)[0-9a-f]{12}$")
