@@ -23,6 +23,9 @@ from typing import Any, Iterable
 
 MODES: tuple[str, ...] = ("bars", "lines", "off")
 
+#: Training runs finished in this process (a notebook's kernel, a CLI call) and their minutes.
+_TRAINED: list[float] = []
+
 
 def _jupyter_frontend_with_stdin() -> bool | None:
     """True/False inside an IPython kernel (whether the running cell may read stdin), None outside."""
@@ -64,3 +67,12 @@ def summary(text: str, enabled: bool = True) -> None:
     """Print ``[mmlkit] text`` to stdout in ``lines`` mode (one line per finished job)."""
     if enabled and mode() == "lines":
         print(f"[mmlkit] {text}", flush=True)
+
+
+def count_trained(minutes: float) -> str:
+    """Count one more training run finished in this process; returns the tally as its line's
+    tail: ``3rd run trained in this process, 9.2 min of training so far``."""
+    _TRAINED.append(float(minutes))
+    n = len(_TRAINED)
+    nth = f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+    return f"{nth} run trained in this process, {sum(_TRAINED):.1f} min of training so far"

@@ -55,3 +55,13 @@ def test_bar_is_silent_outside_bars_mode(monkeypatch, capsys):
     monkeypatch.setenv("MMLKIT_PROGRESS", "bars")
     assert progress.bar(range(3), enabled=False).disable is True
     assert progress.bar(range(3)).disable is False
+
+
+def test_count_trained_keeps_the_process_tally(monkeypatch):
+    monkeypatch.setattr(progress, "_TRAINED", [])
+    assert progress.count_trained(1.25) == "1st run trained in this process, 1.2 min of training so far"
+    assert progress.count_trained(2.0).startswith("2nd run trained in this process, 3.2 min")
+    for _ in range(9):
+        tail = progress.count_trained(0.5)
+    assert tail.startswith("11th run") and progress.count_trained(0.0).startswith("12th run")
+    assert progress.count_trained(0.0).startswith("13th") and progress.count_trained(0.0).startswith("14th")

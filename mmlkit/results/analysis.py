@@ -29,6 +29,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmlkit.evaluation import Scores, hierarchical_bootstrap
+from mmlkit.progress import summary
 from mmlkit.results import precision, tables
 from mmlkit.results.experiments import SCORING_PLAN, Study, repo_path
 
@@ -174,6 +175,9 @@ def decide(study: Study, claim: str, what: str, a_name: str, a_of: Callable[[Seq
         rule = {"first": len(first), "needed": None, "run": len(first), "capped": False,
                 "floor": float("nan"), "planned_half": float("nan"), "reason": "seed rule off: the study's seeds"}
     seeds = study.seeds_upto(int(rule["run"]))
+    if len(seeds) > len(first):  # the line a papermill --log-output reader sees before the extra runs
+        summary(f"{claim}: the seed rule asks for {len(seeds)} seeds (first stage {len(first)}) for {what!r}; "
+                f"seeds {seeds[len(first)]}-{seeds[-1]} are trained where the store lacks them")
     a, b = a_of(seeds), b_of(seeds)
     row = compare(claim, what, a_name, a, b_name, b, seeds)
     parts = c.split()

@@ -28,7 +28,7 @@ from mmlkit.config import EvalConfig, RunConfig
 from mmlkit.errors import CheckpointError, DataError
 from mmlkit.losses import mutual_kl
 from mmlkit.progress import bar as progress_bar
-from mmlkit.progress import summary
+from mmlkit.progress import count_trained, summary
 from mmlkit.topk import topk_correct
 from mmlkit.training import state
 from mmlkit.training.comm import Comm
@@ -296,7 +296,8 @@ def fit(cfg: RunConfig, out_dir: Path, members: list[Member], comm: Comm, device
     if comm.is_main:
         last = ", ".join(f"{d['modality']} {d['final_top1']:.1f}" for d in metrics if d["final_top1"] is not None)
         summary(f"trained {out_dir.name}: {'+'.join(cfg.modalities)}, seed {cfg.seed}, epochs {start + 1}-"
-                f"{cfg.optim.epochs}, {seconds / 60:.1f} min; val top-1 {last or 'n/a'}", progress)
+                f"{cfg.optim.epochs}, {seconds / 60:.1f} min; val top-1 {last or 'n/a'} | "
+                f"{count_trained(seconds / 60)}", progress)
     return TrainResult.of(out_dir, metrics)
 
 

@@ -138,9 +138,12 @@ def test_compare_reports_the_seeds_by_videos_interval():
         compare("C1", "x", "A", [_scores(c, s) for c, s in zip(a, seeds)], "B", shifted, seeds)
 
 
-def test_decide_runs_the_seeds_the_rule_asks_for(tmp_path):
-    """A first stage of 3 noisy seeds asks for more; decide trains (here: draws) them and compares on all."""
+def test_decide_runs_the_seeds_the_rule_asks_for(tmp_path, monkeypatch, capsys):
+    """A first stage of 3 noisy seeds asks for more; decide trains (here: draws) them and compares on all,
+    and says so on one line before it trains them."""
     from mmlkit.results.analysis import decide
+
+    monkeypatch.setenv("MMLKIT_PROGRESS", "lines")
 
     n = 400
     asked = []
@@ -163,9 +166,12 @@ def test_decide_runs_the_seeds_the_rule_asks_for(tmp_path):
     assert tuple(range(row["seeds"])) in asked and row["seeds"] <= 12
     assert rule["seeds needed"] == row["seeds"] or rule["seeds needed"] == "none <= cap"
     assert var["seeds"] == row["seeds"] and var["videos"] == n and var["evaluation sd"] > 0
+    said = capsys.readouterr().out
+    assert f"[mmlkit] C3: the seed rule asks for {row['seeds']} seeds (first stage 3) for 'x'; seeds 3-" in said
     off = Study(profile="default", seeds=(0, 1, 2), results_dir=str(tmp_path), seed_rule=False)
     row_off, rule_off, _ = decide(off, "C3", "x", "A", side(1), "B", side(0))
     assert row_off["seeds"] == 3 and "off" in rule_off["outcome"]
+    assert "seed rule asks" not in capsys.readouterr().out    # nothing to announce at the first stage
     _, rule_nv, no_var = decide(st, "C2", "x", "A", side(1), "B", side(0), variance=False)  # C2: no bootstrap
     assert no_var is None and rule_nv["seeds run"] == rule["seeds run"]
     assert st.seeds_upto(5) == (0, 1, 2, 3, 4) and Study(profile="default", seeds=(4, 9)).seeds_upto(3) == (4, 9, 10)
