@@ -24,6 +24,7 @@ as ImageNet weights are.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -70,12 +71,18 @@ def repo_path(path: str | Path) -> Path:
 
 def shown_path(path: str | Path) -> str:
     """``path`` as a page shows it: relative to the repository root when inside it
-    (``"results/default"``; ``"."`` for the root itself), else unchanged."""
+    (``"results/default"``; ``"."`` for the root itself), else unchanged. A path inside the
+    repository that leads elsewhere through a symlink (``results/`` linked to another disk) is
+    still shown relative: the path as given is tried before the resolved one."""
     p = Path(path).expanduser()
-    try:
-        return p.resolve().relative_to(REPO).as_posix() if p.is_absolute() else p.as_posix()
-    except ValueError:
-        return str(path)
+    if not p.is_absolute():
+        return p.as_posix()
+    for candidate in (Path(os.path.normpath(p)), p.resolve()):
+        try:
+            return candidate.relative_to(REPO).as_posix()
+        except ValueError:
+            continue
+    return str(path)
 
 
 def heldout_plan(plan: str) -> str:

@@ -194,6 +194,19 @@ def test_a_relative_results_dir_is_read_from_the_repository_root_and_shown_relat
     assert shown_path(REPO / "papers_results" / "draw-1") == "papers_results/draw-1" and shown_path(REPO) == "."
 
 
+def test_a_store_linked_elsewhere_is_still_shown_relative(tmp_path, monkeypatch):
+    """results/ as a symlink to another disk: the page shows results/default, not the link's target."""
+    from mmlkit.results import experiments
+
+    repo, disk = tmp_path / "repo", tmp_path / "disk"
+    (disk / "default").mkdir(parents=True)
+    repo.mkdir()
+    (repo / "results").symlink_to(disk)
+    monkeypatch.setattr(experiments, "REPO", repo.resolve())
+    assert experiments.shown_path(repo.resolve() / "results" / "default") == "results/default"
+    assert experiments.shown_path(disk / "default") == str(disk / "default")  # outside: unchanged
+
+
 def test_analysis_save_reads_a_relative_output_dir_from_the_repository_root(tmp_path, monkeypatch):
     import pandas as pd
 
