@@ -32,6 +32,9 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from mmlkit.results.precision import SEED_CAP
+# REPO, the repository root: a relative ``results_dir`` or ``output_dir`` of a notebook is read
+# from it (a notebook runs in notebooks/, by papermill or a reader), and a path inside it is
+# shown relative to it, so a page shows no machine's folders.
 from mmlkit.results.store import REPO
 from mmlkit.config import (EvalConfig, RunConfig, pretrain_profile, profile as profile_config, scale_schedule,
                            schedule_epochs, with_overrides)
@@ -56,11 +59,6 @@ PLANS.update({"heldout": EvalConfig(split="heldout"),
 #: The plan every claim and accuracy table reads; the validation split's ``centre`` stays for the
 #: convergence checks and training curves.
 SCORING_PLAN = "heldout"
-
-
-# REPO (the repository root, from the store): a relative ``results_dir`` or ``output_dir`` of a
-# notebook is read from it (a notebook runs in notebooks/, by papermill or a reader), and a path
-# inside it is shown relative to it, so a page shows no machine's folders.
 
 
 def repo_path(path: str | Path) -> Path:

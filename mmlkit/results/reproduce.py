@@ -22,8 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from mmlkit.results.experiments import REPO, shown_path
-from mmlkit.results.store import default_results_dir
+from mmlkit.results.experiments import shown_path
+from mmlkit.results.store import REPO, default_results_dir
 from mmlkit.results.watch import Expectation, StoreWatcher, finished_runs
 
 NOTEBOOKS = REPO / "notebooks"
