@@ -378,7 +378,9 @@ def _train_and_score(run: Run, cfg: RunConfig, eval_plans: dict[str, EvalConfig]
     if stored is not None and portable_config(RunConfig.from_dict(stored)) != portable_config(cfg):
         raise StoreError(f"{run.dir / 'config.json'} holds another config than the one addressing it; "
                          "move that folder away")
-    if stored is None:
+    if stored is None or (not run.done and stored != cfg.to_dict()):
+        # none yet, or an unfinished run of a store that moved (its checkpoint paths point to the
+        # old place): training checks the folder's config, so it must name the paths of now
         write_json(run.dir / "config.json", cfg.to_dict())
     info = run.info or {"hash": run.hash, "config_digest": cfg.digest(), "store_version": STORE_VERSION,
                         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "timings": {}, "plans": {}}
