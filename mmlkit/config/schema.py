@@ -6,8 +6,10 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 from mmlkit.config.vocab import (ARCHS, LR_TYPES, MUTUAL_MODES, SAMPLE_MODES, SHIFT_PLACES, SOURCES,
                                  SYNTH_PRESETS, TEST_CROPS, _check, _choice, parse_modalities)
@@ -307,9 +309,51 @@ class RunConfig:
             kw[k] = v
         return cls(**kw)
 
-    def digest(self) -> str:
-        """A short stable hash of the whole config (used by the results store)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+    def with_checkpoint_paths(self, fn: Callable[[str | None], str | None]) -> "RunConfig":
+        """This config with ``fn`` applied to its checkpoint paths (``tune_from``, ``model.pretrained``)."""
+        return dataclasses.replace(self, tune_from=fn(self.tune_from),
+                                   model=dataclasses.replace(self.model, pretrained=fn(self.model.pretrained)))
+
+    def portable(self) -> "RunConfig":
+        """This config with its checkpoint paths made :func:`portable <portable_path>`."""
+        return self.with_checkpoint_paths(portable_path)
+
+    def digest(self, portable: bool = True) -> str:
+        """A short stable hash of the whole config: the run's identity (resume states, the
+        results store's address).
+
+        Args:
+            portable: hash the checkpoint paths as :func:`portable_path` gives them, so that a
+                run keeps its identity when the store holding its checkpoints moves (a clone
+                whose ``results/`` links to another). ``False``: as given, the digest older
+                runs recorded.
+        """
+        blob = json.dumps((self.portable() if portable else self).to_dict(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+#: A results store's content-addressed folders: ``runs/<Mods>_s<seed>_<hash>`` and
+#: ``pretrained/<arch>_<hash>`` (their names carry their content's hash).
+_STORE_FOLDER = re.compile(r"^(runs/.+_s\d+_|pretrained/.+_)[0-9a-f]{12}$")
+
+
+def portable_path(path: str | None) -> str | None:
+    """A checkpoint path as a run's identity sees it: from a store's ``runs/<run>`` or
+    ``pretrained/<arch>_<hash>`` folder on (``<store>/runs/RGB_s0_<hash>/model0_RGB.pt``), so that a
+    store keeps its addresses when its folder moves. Those folder names carry their content's hash,
+    so equal tails name equal contents; any other path is returned unchanged.
+
+    >>> portable_path("/home/me/mmlkit/results/default/pretrained/resnet_tiny_e4fb93b4ce39/backbone.pt")
+    '<store>/pretrained/resnet_tiny_e4fb93b4ce39/backbone.pt'
+    >>> portable_path("runs/rgb/model0_RGB.pt")
+    'runs/rgb/model0_RGB.pt'
+    """
+    if path is None:
+        return None
+    parts = Path(path).parts
+    for i in range(len(parts) - 2, -1, -1):
+        if _STORE_FOLDER.match(f"{parts[i]}/{parts[i + 1]}"):
+            return "/".join(("<store>",) + parts[i:])
+    return path
 
 

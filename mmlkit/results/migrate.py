@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from mmlkit.config import RunConfig
 from mmlkit.fileio import write_json
-from mmlkit.results.store import (STORE_VERSION, StoreError, _read_json, _run_stem, _with_paths, portable_path,
+from mmlkit.results.store import (STORE_VERSION, StoreError, _read_json, _run_stem, portable_path,
                                   run_hash)
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def legacy_run_hash(cfg: RunConfig) -> str:
     """The address older stores used: the digest of the config as it is, absolute checkpoint
     paths included (so a moved store was not found). Still looked up, never written."""
-    return hashlib.sha256(f"{cfg.digest()}:{STORE_VERSION}".encode()).hexdigest()[:12]
+    return hashlib.sha256(f"{cfg.digest(portable=False)}:{STORE_VERSION}".encode()).hexdigest()[:12]
 
 
 def migrate_store(store: "RunStore") -> list[tuple[str, str]]:
@@ -66,7 +66,7 @@ def migrate_store(store: "RunStore") -> list[tuple[str, str]]:
             if raw is None:
                 continue
             cfg = RunConfig.from_dict(raw)
-            new_cfg = _with_paths(cfg, here)
+            new_cfg = cfg.with_checkpoint_paths(here)
             target = d.with_name(f"{_run_stem(cfg)}{run_hash(new_cfg)}")
             if new_cfg != cfg:
                 write_json(d / "config.json", new_cfg.to_dict())

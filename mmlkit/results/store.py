@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import platform
-import re
 import shutil
 import time
 from dataclasses import asdict, replace
@@ -35,7 +34,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from mmlkit.config import EvalConfig, PretrainConfig, RunConfig, model_name
+from mmlkit.config import EvalConfig, PretrainConfig, RunConfig, model_name, portable_path
 from mmlkit.errors import MmlkitError
 from mmlkit.fileio import write_json
 from mmlkit.results.runlock import run_lock
@@ -65,49 +64,15 @@ def default_results_dir(profile: str) -> Path:
     return REPO / "results" / profile
 
 
-_STORE_FOLDER = re.compile(r"^(runs/.+_s\d+_|pretrained/.+_)[0-9a-f]{12}$")
-
-
-def portable_path(path: str | None) -> str | None:
-    """A checkpoint path as a run's hash sees it: from a store's ``runs/<run>`` or
-    ``pretrained/<arch>_<hash>`` folder on (``<store>/runs/RGB_s0_<hash>/model0_RGB.pt``), so that a
-    store keeps its addresses when its folder moves. Those folder names carry their content's hash,
-    so equal tails name equal contents; any other path is returned unchanged.
-
-    >>> portable_path("/home/me/mmlkit/results/default/pretrained/resnet_tiny_e4fb93b4ce39/backbone.pt")
-    '<store>/pretrained/resnet_tiny_e4fb93b4ce39/backbone.pt'
-    >>> portable_path("runs/rgb/model0_RGB.pt")
-    'runs/rgb/model0_RGB.pt'
-    """
-    if path is None:
-        return None
-    parts = Path(path).parts
-    for i in range(len(parts) - 2, -1, -1):
-        if _STORE_FOLDER.match(f"{parts[i]}/{parts[i + 1]}"):
-            return "/".join(("<store>",) + parts[i:])
-    return path
-
-
-def _with_paths(cfg: RunConfig, fn: Callable[[str | None], str | None]) -> RunConfig:
-    """``cfg`` with ``fn`` applied to its checkpoint paths (``tune_from``, ``model.pretrained``)."""
-    return replace(cfg, tune_from=fn(cfg.tune_from), model=replace(cfg.model, pretrained=fn(cfg.model.pretrained)))
-
-
-def portable_config(cfg: RunConfig) -> RunConfig:
-    """``cfg`` with its checkpoint paths made :func:`portable <portable_path>`: what a store
-    addresses and compares."""
-    return _with_paths(cfg, portable_path)
-
-
 def _run_stem(cfg: RunConfig) -> str:
     """A run folder's name before its hash: ``<Mods>_s<seed>_``."""
     return f"{'-'.join(cfg.modalities)}_s{cfg.seed}_"
 
 
 def run_hash(cfg: RunConfig) -> str:
-    """12 hex digits addressing ``cfg`` in a store: the digest of :func:`portable_config` and
+    """12 hex digits addressing ``cfg`` in a store: its digest (checkpoint paths made portable) and
     :data:`STORE_VERSION`."""
-    return hashlib.sha256(f"{portable_config(cfg).digest()}:{STORE_VERSION}".encode()).hexdigest()[:12]
+    return hashlib.sha256(f"{cfg.digest()}:{STORE_VERSION}".encode()).hexdigest()[:12]
 
 
 #: Packages whose versions can change a run's floats (data, flow, training); recorded with every run.
@@ -375,12 +340,10 @@ def _train_and_score(run: Run, cfg: RunConfig, eval_plans: dict[str, EvalConfig]
                      train_fn: Callable[..., Any] | None, scorer: Scorer | None) -> Run:
     """:func:`load_or_run`'s work in ``run.dir``, done while holding its :func:`run_lock`."""
     stored = _read_json(run.dir / "config.json")
-    if stored is not None and portable_config(RunConfig.from_dict(stored)) != portable_config(cfg):
+    if stored is not None and RunConfig.from_dict(stored).portable() != cfg.portable():
         raise StoreError(f"{run.dir / 'config.json'} holds another config than the one addressing it; "
                          "move that folder away")
-    if stored is None or (not run.done and stored != cfg.to_dict()):
-        # none yet, or an unfinished run of a store that moved (its checkpoint paths point to the
-        # old place): training checks the folder's config, so it must name the paths of now
+    if stored is None:
         write_json(run.dir / "config.json", cfg.to_dict())
     info = run.info or {"hash": run.hash, "config_digest": cfg.digest(), "store_version": STORE_VERSION,
                         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "timings": {}, "plans": {}}

@@ -257,8 +257,8 @@ def fit(cfg: RunConfig, out_dir: Path, members: list[Member], comm: Comm, device
     """Run (or continue) the epochs for this process's ``members``; writes the run's files."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    digest = cfg.digest()
-    start = state.resume_epoch(out_dir, members, comm, digest, device) if resume else 0
+    digest = cfg.digest()  # checkpoint paths by their store tail; states of older versions carry the literal one
+    start = state.resume_epoch(out_dir, members, comm, digest, device, (cfg.digest(portable=False),)) if resume else 0
     state.prepare_folder(out_dir, cfg, members, comm, start)
     modalities = sorted({m.modality for m in members}, key=cfg.modalities.index)
     train_ds = data.build_dataset(cfg, cfg.data.train_split, modalities, True)

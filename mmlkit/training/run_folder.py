@@ -61,7 +61,11 @@ def check_run_folder(cfg: RunConfig, out_dir: str | Path, *, resume: bool, overw
             raise ValueError(f"a JSON {type(old).__name__}, not an object")
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: unreadable ({exc}), so {out_dir} may hold somebody's run; {_HOW}") from None
-    changes = config_changes(old, cfg.to_dict())
+    try:  # checkpoint paths compare by their store tail: a moved store still holds this run
+        old_portable = RunConfig.from_dict(old).portable().to_dict()
+    except (ConfigError, TypeError, ValueError, AttributeError):  # a config of an older or foreign schema: compared as it is
+        old_portable = old
+    changes = config_changes(old_portable, cfg.portable().to_dict())
     if changes:
         shown = "; ".join(changes[:6]) + (f"; and {len(changes) - 6} more" if len(changes) > 6 else "")
         raise ConfigError(f"{out_dir} holds a run of another configuration ({shown}); {_HOW}")

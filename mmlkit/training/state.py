@@ -80,10 +80,15 @@ def available_epochs(out_dir: Path, member: Member) -> dict[int, Path]:
     return out
 
 
-def load_state(path: Path, member: Member, digest: str, device: torch.device) -> int:
-    """Put the state at ``path`` into ``member``; returns its epochs done."""
+def load_state(path: Path, member: Member, digest: str, device: torch.device, also: tuple[str, ...] = ()) -> int:
+    """Put the state at ``path`` into ``member``; returns its epochs done.
+
+    Args:
+        digest: the run's config digest; the state must carry it, or one of ``also`` (the
+            digests older versions recorded for the same config).
+    """
     st = _read_state(path)
-    if st["digest"] != digest:
+    if st["digest"] != digest and st["digest"] not in also:
         raise CheckpointError(f"{path} belongs to another configuration (digest {st['digest']}, this run {digest}); "
                               "use a fresh out_dir or resume=False")
     member.model.load_state_dict(st["model"])
@@ -94,8 +99,10 @@ def load_state(path: Path, member: Member, digest: str, device: torch.device) ->
     return int(st["epochs_done"])
 
 
-def resume_epoch(out_dir: Path, members: list[Member], comm: Comm, digest: str, device: torch.device) -> int:
-    """The last epoch every process holds a state for (0: none), loaded into ``members``.
+def resume_epoch(out_dir: Path, members: list[Member], comm: Comm, digest: str, device: torch.device,
+                 also: tuple[str, ...] = ()) -> int:
+    """The last epoch every process holds a state for (0: none), loaded into ``members``
+    (``digest``, ``also``: see :func:`load_state`).
 
     Raises:
         CheckpointError: a member lacks that epoch's state, or a state of another configuration.
@@ -107,7 +114,7 @@ def resume_epoch(out_dir: Path, members: list[Member], comm: Comm, digest: str, 
             if start not in h:
                 raise CheckpointError(f"cannot resume {m.name} at epoch {start}: states for epochs "
                                       f"{sorted(h)} in {out_dir}")
-            load_state(h[start], m, digest, device)
+            load_state(h[start], m, digest, device, also)
     return start
 
 

@@ -321,3 +321,39 @@ def test_validate_was_evaluate():
 
     with pytest.warns(DeprecationWarning, match="validate"):
         assert T.evaluate is loop.validate
+
+
+def test_an_unfinished_run_resumes_after_its_store_moved(tmp_path):
+    """A stage-2 run interrupted in one clone resumes in another whose results/ links to the same
+    store: the checkpoint path differs only before the store's run folder, so the folder check and
+    the resume states see the same run, and it ends as an uninterrupted one."""
+    stage1 = tmp_path / "a" / "results" / "runs" / "RGB_s0_0123456789ab"
+    train(fk.small_cfg(modalities=("RGB",), epochs=1), stage1, progress=False)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "results").symlink_to(tmp_path / "a" / "results")
+    here, there = (fk.small_cfg(tune_from=str(tmp_path / c / "results/runs/RGB_s0_0123456789ab/model0_RGB.pt"),
+                                epochs=3) for c in ("a", "b"))
+    assert here.digest() == there.digest() and here.digest(portable=False) != there.digest(portable=False)
+    train(here, tmp_path / "straight", progress=False)
+    run = tmp_path / "a" / "results" / "runs" / "RGB-Flow_s0_abcdef012345"
+    with pytest.raises(KeyboardInterrupt):
+        train(here, run, fk.data(fk.in_epoch(1, fk.fail(KeyboardInterrupt("killed")))), progress=False)
+    train(there, tmp_path / "b" / "results" / "runs" / run.name, resume=True, progress=False)
+    for name in ("model0_RGB", "model1_Flow"):
+        assert _same_weights(tmp_path / f"straight/{name}.pt", run / f"{name}.pt")
+    with pytest.raises(ConfigError, match="another configuration"):   # another checkpoint is another run
+        train(replace(there, tune_from=str(tmp_path / "straight/model0_RGB.pt")), run, resume=True, progress=False)
+
+
+def test_a_state_of_an_older_version_resumes(tmp_path):
+    """States written before the digest made checkpoint paths portable carry the literal digest."""
+    train(fk.small_cfg(modalities=("RGB",), epochs=1), tmp_path / "pretrained" / "resnet_tiny_0123456789ab")
+    cfg = fk.small_cfg(modalities=("RGB",), epochs=2,
+                       tune_from=str(tmp_path / "pretrained/resnet_tiny_0123456789ab/model0_RGB.pt"))
+    assert cfg.digest() != cfg.digest(portable=False)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "run", fk.data(fk.in_epoch(1, fk.fail(KeyboardInterrupt("killed")))), progress=False)
+    st = torch.load(tmp_path / "run/state_model0_RGB.pt", weights_only=False)
+    st["digest"] = cfg.digest(portable=False)               # what an older mmlkit wrote
+    torch.save(st, tmp_path / "run/state_model0_RGB.pt")
+    assert train(cfg, tmp_path / "run", resume=True, progress=False).metrics[0]["epochs"] == 2
