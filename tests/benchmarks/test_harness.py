@@ -63,3 +63,14 @@ def test_the_epoch_bench_splits_a_real_epoch_into_its_phases(monkeypatch, tmp_pa
     assert sum(shares.values()) == pytest.approx(100.0, abs=0.5) and shares["RGB: backward"] > 0
     workers = rows["RGB epoch, loader in 1 worker / in-process"]
     assert workers["value"] > 0 and workers["ok"] is True  # the worker path's reruns train the same weights
+
+
+@pytest.mark.slow
+def test_the_step_bench_runs_every_lever_beside_today():
+    from benchmarks import bench_step
+
+    rows = {r["name"]: r for r in bench_step.rows(quick=True)}
+    assert rows["RGB step, fp32, 2 threads (today)"]["value"] > 0
+    ratios = {k: r["value"] for k, r in rows.items() if k.endswith(" / today")}
+    assert set(ratios) == {f"{label} / today" for v, (label, _, _) in bench_step.VARIANTS.items() if v != "fp32"}
+    assert all(0 < v < 100 for v in ratios.values())
