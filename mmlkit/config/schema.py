@@ -355,5 +355,3 @@ def portable_path(path: str | None) -> str | None:
         if _STORE_FOLDER.match(f"{parts[i]}/{parts[i + 1]}"):
             return "/".join(("<store>",) + parts[i:])
     return path
-
-

@@ -12,10 +12,9 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mmlkit.config import RunConfig
+from mmlkit.config import RunConfig, portable_path
 from mmlkit.fileio import write_json
-from mmlkit.results.store import (STORE_VERSION, StoreError, _read_json, _run_stem, portable_path,
-                                  run_hash)
+from mmlkit.results.store import STORE_VERSION, StoreError, _read_json, _run_stem, run_hash
 
 if TYPE_CHECKING:
     from mmlkit.results.store import RunStore

@@ -28,13 +28,13 @@ import os
 import platform
 import shutil
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
-from mmlkit.config import EvalConfig, PretrainConfig, RunConfig, model_name, portable_path
+from mmlkit.config import EvalConfig, PretrainConfig, RunConfig, model_name
 from mmlkit.errors import MmlkitError
 from mmlkit.fileio import write_json
 from mmlkit.results.runlock import run_lock

@@ -5,11 +5,10 @@ import time
 import numpy as np
 import pytest
 
-from mmlkit.config import EvalConfig, profile, with_overrides
+from mmlkit.config import EvalConfig, portable_path, profile, with_overrides
 from mmlkit.evaluation import Scores
 from mmlkit.results.migrate import legacy_run_hash
-from mmlkit.results.store import (STORE_VERSION, RunStore, StoreError, load_or_run, portable_path,
-                                  run_hash)
+from mmlkit.results.store import STORE_VERSION, RunStore, StoreError, load_or_run, run_hash
 
 
 class FakeTrain:
