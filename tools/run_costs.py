@@ -6,7 +6,8 @@ training forbidden, collects the runs each one uses (a run is counted once, for 
 notebook in run order that needs it), and sums each run's training time (the larger of what
 `run.json` recorded and the sum of its logged epoch times: before 2026-12-02 a run that was
 interrupted and resumed recorded only its last part) and scoring time, plus the image stand-in's. It writes
-`papers_results/compute.{json,md}`.
+`papers_results/compute.{json,md}`; `compute.json` also lists every run each notebook uses, the
+plan from which `./run_all.sh` counts the runs still to do (`mmlkit.results.watch`).
 
     .venv/bin/python tools/run_costs.py [--profile default] [--seeds 0,1,2]
 
@@ -96,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     recipe_runs = runs[runs["run"].isin({Path(d).name for d in by_step.get("mml_rgb_flow", ())})]
     recipe_min = (recipe_runs["train_s"].sum() + recipe_runs["score_s"].sum() + image_s) / 60
     OUT.mkdir(exist_ok=True)
-    (OUT / "compute.json").write_text(json.dumps({"runs": rows, "image_stand_in_s": image_s,
+    (OUT / "compute.json").write_text(json.dumps({"profile": args.profile, "runs": rows, "image_stand_in_s": image_s,
+                                                  # every run each notebook uses: ./run_all.sh's progress plan
+                                                  "notebooks": {k: sorted(Path(d).name for d in v)
+                                                                for k, v in by_step.items()},
                                                   "total_min": round(total, 1),
                                                   "recipe": {"runs": list(recipe_runs["run"]),
                                                              "min": round(recipe_min, 1)}}, indent=2))

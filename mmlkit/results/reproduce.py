@@ -144,6 +144,20 @@ def host_speed_text(full: dict) -> str:
             "speed, which differs between hosts of the same machine type (top-level README, \"Measured\").")
 
 
+#: The from-scratch plan of the last full run (``tools/run_costs.py``): every run each notebook uses.
+COMPUTE_PLAN = REPO / "papers_results" / "compute.json"
+
+
+def compute_plan(profile: str, path: Path | None = None) -> dict | None:
+    """``compute.json`` (default :data:`COMPUTE_PLAN`) when it was made for ``profile`` (its runs
+    are that profile's), else ``None``."""
+    try:
+        plan = json.loads((path or COMPUTE_PLAN).read_text())
+    except (OSError, ValueError):
+        return None
+    return plan if plan.get("profile", "default") == profile else None
+
+
 #: papers_results/ subfolder where a full run keeps the claims it replaces (``claims.csv``).
 PREVIOUS = "previous"
 
@@ -292,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     # one line per finished training run, with an estimate of what is left (mmlkit.results.watch)
-    watcher = StoreWatcher(results_dir, names, Expectation.from_record(record), speed[0])
+    watcher = StoreWatcher(results_dir, names, Expectation.from_record(record, compute_plan(args.profile)), speed[0])
     with watcher:
         for k, name in enumerate(names):
             watcher.notebook(k)

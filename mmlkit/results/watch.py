@@ -8,12 +8,18 @@ count of runs trained so far, an estimate of the runs still to do and of the tim
     [reproduce] <notebook>: trained <run folder> (<modalities>, <E> epochs, <M> min)
       | <N> runs trained, about <K> to do, about <T> left
 
-The estimate comes from the last full run recorded in ``timings.json`` (each notebook's minutes
-and training runs), scaled by the ratio of this host's measured training speed to the speed
-measured there (:func:`mmlkit.results.host_speed.train_clips_per_s`). The analyses decide some
-runs as they go (the seed rule asks for more seeds when the first ones are too noisy), so no
-exact plan exists before the run; the estimate says "about", and says nothing where no earlier
-full run was recorded. A store that already holds runs makes the estimate an upper bound.
+The estimate comes, where it exists, from the from-scratch plan of the last full run
+(``papers_results/compute.json``, written by ``tools/run_costs.py``: every run each notebook
+uses, with its measured minutes of training and scoring). The runs still to do are the planned
+runs of this notebook and the ones after it that the store does not hold yet, less the runs this
+invocation trained outside the plan (another draw of the benchmark trains the same runs under
+other names). Without that plan it falls back on the last full run recorded in ``timings.json``
+(each notebook's minutes, and its run count when it started from an empty store). Either way the
+times are scaled by the ratio of this host's measured training speed to the speed measured there
+(:func:`mmlkit.results.host_speed.train_clips_per_s`). The analyses decide some runs as they go
+(the seed rule asks for more seeds when the first ones are too noisy), so no exact plan exists
+before the run; the estimate says "about", and says nothing where no earlier full run was
+recorded.
 """
 
 from __future__ import annotations
@@ -62,24 +68,52 @@ class Expectation:
         notebook_s: each notebook's wall seconds in that run.
         runs: training runs that run trained (``None``: unknown, e.g. it reused a store).
         speed: the host's training speed (clips/s) measured there.
+        plan: notebook -> the run folders it uses, from scratch (``compute.json``; empty: none).
+        run_s: run folder -> its measured seconds of training and scoring.
     """
 
     notebook_s: dict[str, float] = field(default_factory=dict)
     runs: int | None = None
     speed: float | None = None
+    plan: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    run_s: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_record(cls, record: dict) -> "Expectation | None":
-        """From a ``timings.json`` record (``{"full_run": {...}, "reruns": [...]}``); ``None``
-        when it holds no full run."""
+    def from_record(cls, record: dict, compute: dict | None = None) -> "Expectation | None":
+        """From a ``timings.json`` record (``{"full_run": {...}, "reruns": [...]}``) and,
+        optionally, the plan of ``compute.json`` (``{"notebooks": {name: [run, ...]}, "runs":
+        [{"run", "train_s", "score_s"}, ...]}``); ``None`` when the record holds no full run."""
         run = (record or {}).get("full_run")
         if not run or not run.get("notebooks"):
             return None
         speeds = [s for s in run.get("host_train_clips_per_s") or [] if s]
         fresh = run.get("runs_reused") == 0  # from an empty store: its count is the whole work
+        compute = compute or {}
         return cls(notebook_s={k: float(v) for k, v in run["notebooks"].items()},
                    runs=int(run["runs_trained"]) if fresh and "runs_trained" in run else None,
-                   speed=max(speeds) if speeds else None)
+                   speed=max(speeds) if speeds else None,
+                   plan={k: tuple(v) for k, v in (compute.get("notebooks") or {}).items()},
+                   run_s={r["run"]: float(r["train_s"]) + float(r["score_s"]) for r in compute.get("runs") or ()})
+
+    def runs_left(self, names: Sequence[str], current: int, done: set[str],
+                  trained_here: Sequence[str]) -> tuple[int, float] | None:
+        """From the plan: (runs still to do, their recorded seconds) for ``names[current:]``.
+
+        The planned runs of ``names[current:]`` are left unless the store holds them (``done``)
+        or a notebook before ``names[current]`` used them (it made them, under whatever name);
+        less one for each run of ``trained_here`` (trained while ``names[current]`` ran) outside
+        the plan: the same work under another name (another draw of the benchmark). Their
+        seconds count in proportion. ``None`` without a plan.
+        """
+        if not self.plan:
+            return None
+        planned = {r for n in names[current:] for r in self.plan.get(n, ())}
+        before = {r for n in names[:current] for r in self.plan.get(n, ())}
+        left = sorted(planned - before - done)
+        everywhere = {r for runs in self.plan.values() for r in runs}
+        n = max(0, len(left) - sum(1 for r in trained_here if r not in everywhere))
+        mean = sum(self.run_s.get(r, 0.0) for r in left) / len(left) if left else 0.0
+        return n, n * mean
 
     def seconds_left(self, names: Sequence[str], current: int, elapsed_in_current: float,
                      speed: float | None) -> float | None:
@@ -148,15 +182,26 @@ class StoreWatcher:
                 self.seen.add(name)
                 self.trained.append(name)
                 self.by_notebook.setdefault(self.names[self.current], []).append(name)
-                exp = self.expectation
-                to_do = None if exp is None or exp.runs is None else max(0, exp.runs - len(self.trained))
-                left = None if exp is None else exp.seconds_left(self.names, self.current,
-                                                                  self.clock() - self.started, self.speed)
+                to_do, left = self.estimate()
                 lines.append(progress_line(self.names[self.current], run_summary(self.results_dir / "runs" / name),
                                            len(self.trained), to_do, left))
             for line in lines:
                 print(line, file=self.out or sys.stdout, flush=True)
             return lines
+
+    def estimate(self) -> tuple[int | None, float | None]:
+        """(runs still to do, seconds left) now: from the plan where there is one, else from
+        the last full run's notebook times (see the module docstring)."""
+        exp = self.expectation
+        if exp is None:
+            return None, None
+        scale = exp.speed / self.speed if exp.speed and self.speed else 1.0
+        planned = exp.runs_left(self.names, self.current, finished_runs(self.results_dir),
+                                self.by_notebook.get(self.names[self.current], []))
+        if planned is not None:
+            return planned[0], planned[1] * scale
+        to_do = None if exp.runs is None else max(0, exp.runs - len(self.trained))
+        return to_do, exp.seconds_left(self.names, self.current, self.clock() - self.started, self.speed)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

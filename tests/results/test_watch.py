@@ -84,6 +84,7 @@ def test_reproduce_prints_a_line_per_run_its_notebooks_train(tmp_path, monkeypat
         return 1.0
 
     monkeypatch.setattr(reproduce, "run_notebook", fake_notebook)
+    monkeypatch.setattr(reproduce, "COMPUTE_PLAN", tmp_path / "no-compute.json")  # no plan: notebook times
     monkeypatch.setattr(reproduce, "_host_speed", lambda profile: 500.0)
     assert reproduce.main(["--only", "00_data_tour", "--only", "02_initialisation", "--results-dir", str(store),
                            "--out", str(out)]) == 0
@@ -93,3 +94,41 @@ def test_reproduce_prints_a_line_per_run_its_notebooks_train(tmp_path, monkeypat
     record = json.loads((out / "timings.json").read_text())["full_run"]
     assert record["runs_by_notebook"] == {"00_data_tour": ["RGB_s0_00aaaaaaaaaa"],
                                           "02_initialisation": ["RGB_s0_02aaaaaaaaaa"]}
+
+
+COMPUTE = {"profile": "default",
+           "notebooks": {"01": ["a", "b", "c"], "02": ["x"], "03": ["c", "d", "e"]},
+           "runs": [{"run": r, "train_s": 100.0, "score_s": 20.0} for r in "abcdex"]}
+
+
+def test_the_plan_counts_the_runs_the_store_does_not_hold_yet():
+    exp = Expectation.from_record(RECORD, COMPUTE)
+    assert exp.plan["03"] == ("c", "d", "e") and exp.run_s["d"] == 120.0
+    assert exp.runs_left(["01", "03"], 0, {"a"}, []) == (4, 480.0)           # b, c, d, e
+    assert exp.runs_left(["01", "03"], 1, {"a", "b"}, []) == (2, 240.0)      # c came with 01: d, e
+    assert exp.runs_left(["03"], 0, {"a", "b"}, []) == (3, 360.0)            # 03 alone makes c too
+    # another draw: the same work under other names; each run trained outside the plan counts
+    assert exp.runs_left(["01", "03"], 0, set(), ["z1", "z2"]) == (3, 360.0)
+    assert exp.runs_left(["01"], 0, {"a", "b", "c"}, []) == (0, 0.0)
+    assert Expectation.from_record(RECORD).runs_left(["01"], 0, set(), []) is None  # no plan
+
+
+def test_the_watcher_counts_from_the_plan_when_there_is_one(tmp_path):
+    out = io.StringIO()
+    w = StoreWatcher(tmp_path, ["01", "03"], Expectation.from_record(RECORD, COMPUTE), speed=800.0, out=out)
+    _finish(tmp_path, "a", mtime=1e9)
+    _finish(tmp_path, "z9", mtime=2e9)                       # then a run outside the plan
+    lines = w.poll()
+    # after a: b, c, d, e left, less z9: 3 runs of 120 s recorded at 400 clips/s, this host 800
+    assert "2 runs trained, about 3 to do, about 3 min left" in lines[-1]
+    assert "about 4 to do" in lines[0]
+
+
+def test_reproduce_reads_the_plan_of_its_own_profile(tmp_path):
+    from mmlkit.results import reproduce
+
+    path = tmp_path / "compute.json"
+    path.write_text(json.dumps(COMPUTE))
+    assert reproduce.compute_plan("default", path) == COMPUTE
+    assert reproduce.compute_plan("smoke", path) is None
+    assert reproduce.compute_plan("default", tmp_path / "missing.json") is None
