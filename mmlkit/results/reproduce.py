@@ -307,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     timings: dict[str, float] = {}
     # one line per finished training run, with an estimate of what is left (mmlkit.results.watch)
     watcher = StoreWatcher(results_dir, names, Expectation.from_record(record, compute_plan(args.profile)), speed[0])
+    print(watcher.outlook(), flush=True)
     with watcher:
         for k, name in enumerate(names):
             watcher.notebook(k)

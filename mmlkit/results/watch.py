@@ -203,6 +203,15 @@ class StoreWatcher:
         to_do = None if exp.runs is None else max(0, exp.runs - len(self.trained))
         return to_do, exp.seconds_left(self.names, self.current, self.clock() - self.started, self.speed)
 
+    def outlook(self) -> str:
+        """The line printed before the first notebook: the runs to do and the time, as estimated."""
+        to_do, left = self.estimate()
+        if to_do is None and left is None:
+            return "[reproduce] no earlier full run recorded: runs to do and time unknown"
+        runs = "runs to do unknown" if to_do is None else f"about {to_do} run{'s' if to_do != 1 else ''} to train"
+        time_left = "time unknown" if left is None else f"about {format_minutes(left / 60)} of training and scoring"
+        return f"[reproduce] {runs}, {time_left} at this host's speed"
+
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             self.poll()

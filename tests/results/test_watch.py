@@ -116,6 +116,8 @@ def test_the_plan_counts_the_runs_the_store_does_not_hold_yet():
 def test_the_watcher_counts_from_the_plan_when_there_is_one(tmp_path):
     out = io.StringIO()
     w = StoreWatcher(tmp_path, ["01", "03"], Expectation.from_record(RECORD, COMPUTE), speed=800.0, out=out)
+    assert w.outlook() == "[reproduce] about 5 runs to train, about 5 min of training and scoring at this host's speed"
+    assert StoreWatcher(tmp_path, ["01"], None, speed=None).outlook().endswith("runs to do and time unknown")
     _finish(tmp_path, "a", mtime=1e9)
     _finish(tmp_path, "z9", mtime=2e9)                       # then a run outside the plan
     lines = w.poll()
