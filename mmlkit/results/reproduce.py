@@ -216,6 +216,20 @@ def _reused_text(full: dict) -> str:
             "is the from-scratch cost of the notebooks on this host (creating `.venv` not included).")
 
 
+def add_run(record: dict, this: dict) -> dict:
+    """``record`` (timings.json) with the invocation ``this`` added.
+
+    An invocation that ran every notebook of the recorded full run (or more) is the folder's new
+    full run: its tables all come from it (another draw's folder holds only ``--only`` notebooks).
+    One that re-rendered some of them is a rerun: the full run's timings stay what they were and
+    the rerun is recorded beside them.
+    """
+    full = record.get("full_run")
+    if full and not set(full.get("notebooks", {})) <= set(this["notebooks"]):
+        return {**record, "reruns": [*record.get("reruns", []), this]}
+    return {"full_run": this, "reruns": []}
+
+
 def readme_context(out_dir: Path, record: dict) -> dict:
     """What ``templates/papers_results.md.j2`` is filled with: the run's record (timings.json) and
     the tables, figures and draws it wrote under ``out_dir``."""
@@ -324,12 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             "runs_trained": len(after - before), "runs_reused": len(before),
             "runs_by_notebook": watcher.by_notebook,
             "host_train_clips_per_s": speed}
-    if args.only and record.get("full_run"):
-        # a partial rerun re-renders some notebooks (from stored runs when nothing is missing):
-        # the full run's timings stay what they were, the rerun is recorded beside them
-        record.setdefault("reruns", []).append(this)
-    else:
-        record = {"full_run": this, "reruns": []}
+    record = add_run(record, this)
     timings_file.write_text(json.dumps(record, indent=2))
     readme = write_readme(out_dir, record, args)
     print(f"[reproduce] wrote {readme} ({wall / 60:.1f} min)")

@@ -149,3 +149,19 @@ def test_portable_record_rewrites_only_papermills_paths(tmp_path):
     assert got.metadata.papermill.input_path == "notebooks/a.ipynb"
     assert got.metadata.papermill.output_path == "papers_results/notebooks/a.ipynb"
     assert got.metadata.papermill.parameters == {"output_dir": "papers_results"} and got.cells[0].source == "x = 1"
+
+
+def test_an_invocation_that_reruns_every_notebook_of_the_full_run_replaces_it(tmp_path):
+    """Another draw's folder holds only the --only notebooks: running them all again is that
+    folder's new full run; running some of them is a rerun beside the full run."""
+    from mmlkit.results.reproduce import add_run
+
+    old = _record()["full_run"] | {"notebooks": {"01": 60.0, "03": 90.0}}
+    some = {"notebooks": {"03": 10.0}, "wall_s": 600.0, "date": "2026-12-05", "runs_trained": 2}
+    every = {"notebooks": {"01": 30.0, "03": 12.0}, "wall_s": 42.0, "date": "2026-12-05"}
+    rec = add_run({"full_run": old, "reruns": []}, some)
+    assert rec["full_run"] is old and rec["reruns"] == [some]
+    assert add_run(rec, every) == {"full_run": every, "reruns": []}
+    assert add_run({}, some) == {"full_run": some, "reruns": []}
+    readme = write_readme(tmp_path, {"full_run": _record()["full_run"], "reruns": [some]}).read_text()
+    assert "re-rendered `03` in 10.0 min, training 2 runs the store did not hold" in readme
