@@ -17,10 +17,10 @@ copyright = "2026, the mmlkit maintainers"  # noqa: A001 (Sphinx's name)
 
 extensions = ["myst_nb"]
 # The pages, and from papers_results/ only what the site shows: its README, the executed
-# notebooks of the full run and of the decisions per draw (its earlier runs' folders and its
-# tables stay files of the repository).
+# notebooks of the full run, of another draw's run and of the first decisions on draw 0 (its
+# earlier runs' folders and its tables stay files of the repository).
 include_patterns = ["*.md", "results/README.md", "results/notebooks/*.ipynb",
-                    "results/precision-draw*/decided/notebooks/*.ipynb"]
+                    "results/draw-*/notebooks/*.ipynb", "results/precision-draw0/decided/notebooks/*.ipynb"]
 exclude_patterns = ["_build", "screenshots", "_static"]
 root_doc = "index"
 
