@@ -45,7 +45,7 @@ from mmlkit.results.when_mml_helps import when_mml_helps
 
 torch.set_num_threads(os.cpu_count() or 1)
 study = Study(profile=profile, seeds=seeds, dataset=dataset, data_root=data_root, device=device,
-              workers=workers, results_dir=results_dir, synth_seed=synth_seed)
+              workers=workers, results_dir=results_dir, synth_seed=synth_seed, notebook="01_baselines_and_ensembles")
 study
 
 # %%

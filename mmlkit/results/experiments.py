@@ -110,6 +110,9 @@ class Study:
             (:func:`mmlkit.results.analysis.decide`): ``seeds`` are its first stage, and the
             further seeds it asks for (``seeds_upto``) are trained. Off: ``seeds`` only.
         seed_cap: the most seeds the rule may ask for (:data:`mmlkit.results.precision.SEED_CAP`).
+        notebook: the notebook this study serves (``"01_baselines_and_ensembles"``): after each
+            run it trains, a progress line (``lines`` mode: papermill, nbval) counts the runs
+            still to do against the last full run's plan (:class:`mmlkit.results.watch.PlanTracker`).
     """
 
     profile: str = "default"
@@ -122,6 +125,7 @@ class Study:
     synth_seed: int = 0
     seed_rule: bool = True
     seed_cap: int = SEED_CAP
+    notebook: str | None = None
     _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -241,7 +245,23 @@ class Study:
         """Train (only if missing) and score ``cfg`` for each view plan (:data:`PLANS`; each names its split)."""
         from mmlkit.results.store import load_or_run
 
-        return load_or_run(cfg, self.store, eval_plans={p: PLANS[p] for p in plans})
+        trains = not self.store.get(cfg).done
+        run = load_or_run(cfg, self.store, eval_plans={p: PLANS[p] for p in plans})
+        if trains:
+            self._count_trained(run)
+        return run
+
+    def _count_trained(self, run) -> None:
+        """The notebook's progress line after a run it trained (:attr:`notebook`; no plan: none)."""
+        if self.notebook is None:
+            return
+        from mmlkit.progress import summary
+        from mmlkit.results.watch import PlanTracker
+
+        if "plan" not in self._cache:
+            self._cache["plan"] = PlanTracker.for_notebook(self.notebook, self.results_dir, self.profile)
+        if self._cache["plan"] is not None:
+            summary(self._cache["plan"].trained(run.dir))
 
     def rgb_checkpoint(self, seed: int) -> str:
         """The RGB model trained from image pretraining for ``seed`` (trained on first use)."""

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from mmlkit.results.experiments import shown_path
 from mmlkit.results.store import REPO, default_results_dir
-from mmlkit.results.watch import Expectation, StoreWatcher, finished_runs
+from mmlkit.results.watch import Expectation, StoreWatcher, compute_plan, finished_runs
 
 NOTEBOOKS = REPO / "notebooks"
 
@@ -142,20 +142,6 @@ def host_speed_text(full: dict) -> str:
     return (f" The host trained the profile's RGB model at {' and '.join(f'{v:.0f}' for v in speed)} clips/s "
             "before and after the notebooks (`mmlkit.results.host_speed`). The wall time scales with that "
             "speed, which differs between hosts of the same machine type (top-level README, \"Measured\").")
-
-
-#: The from-scratch plan of the last full run (``tools/run_costs.py``): every run each notebook uses.
-COMPUTE_PLAN = REPO / "papers_results" / "compute.json"
-
-
-def compute_plan(profile: str, path: Path | None = None) -> dict | None:
-    """``compute.json`` (default :data:`COMPUTE_PLAN`) when it was made for ``profile`` (its runs
-    are that profile's), else ``None``."""
-    try:
-        plan = json.loads((path or COMPUTE_PLAN).read_text())
-    except (OSError, ValueError):
-        return None
-    return plan if plan.get("profile", "default") == profile else None
 
 
 #: papers_results/ subfolder where a full run keeps the claims it replaces (``claims.csv``).

@@ -33,6 +33,21 @@ from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
 
+#: The from-scratch plan of the last full run (``tools/run_costs.py``): every run each notebook
+#: uses, with its measured seconds.
+COMPUTE_PLAN = Path(__file__).resolve().parents[2] / "papers_results" / "compute.json"
+
+
+def compute_plan(profile: str, path: Path | None = None) -> dict | None:
+    """``compute.json`` (default :data:`COMPUTE_PLAN`) when it was made for ``profile`` (its runs
+    are that profile's), else ``None``."""
+    try:
+        plan = json.loads((path or COMPUTE_PLAN).read_text())
+    except (OSError, ValueError):
+        return None
+    return plan if isinstance(plan, dict) and plan.get("profile", "default") == profile else None
+
+
 def finished_runs(results_dir: str | Path) -> set[str]:
     """The run folders of a store whose training finished (they hold ``done.json``)."""
     return {p.parent.name for p in (Path(results_dir) / "runs").glob("*/done.json")}
@@ -58,6 +73,13 @@ def format_minutes(minutes: float) -> str:
     """``42 min``; from 90 minutes on, hours and minutes (``2 h 10 min``)."""
     m = max(0, round(minutes))
     return f"{m} min" if m < 90 else f"{m // 60} h {m % 60:02d} min"
+
+
+def plan_fields(compute: dict | None) -> dict[str, dict]:
+    """:class:`Expectation`'s ``plan`` and ``run_s`` from ``compute.json`` (empty without one)."""
+    compute = compute or {}
+    return {"plan": {k: tuple(v) for k, v in (compute.get("notebooks") or {}).items()},
+            "run_s": {r["run"]: float(r["train_s"]) + float(r["score_s"]) for r in compute.get("runs") or ()}}
 
 
 @dataclass(frozen=True)
@@ -88,12 +110,9 @@ class Expectation:
             return None
         speeds = [s for s in run.get("host_train_clips_per_s") or [] if s]
         fresh = run.get("runs_reused") == 0  # from an empty store: its count is the whole work
-        compute = compute or {}
         return cls(notebook_s={k: float(v) for k, v in run["notebooks"].items()},
                    runs=int(run["runs_trained"]) if fresh and "runs_trained" in run else None,
-                   speed=max(speeds) if speeds else None,
-                   plan={k: tuple(v) for k, v in (compute.get("notebooks") or {}).items()},
-                   run_s={r["run"]: float(r["train_s"]) + float(r["score_s"]) for r in compute.get("runs") or ()})
+                   speed=max(speeds) if speeds else None, **plan_fields(compute))
 
     def runs_left(self, names: Sequence[str], current: int, done: set[str],
                   trained_here: Sequence[str]) -> tuple[int, float] | None:
@@ -226,3 +245,45 @@ class StoreWatcher:
         if self._thread is not None:
             self._thread.join()
         self.poll()
+
+
+class PlanTracker:
+    """The runs one notebook still has to train, as its own kernel sees them (a papermill run
+    with ``--log-output``, or JupyterLab), counted against the last full run's plan.
+
+    :meth:`trained` is told of every run the kernel trains and returns the line to print:
+    ``<notebook>: about K runs to do, about T left``. The runs to do are
+    :meth:`Expectation.runs_left` for the notebook alone; the time is their recorded seconds at
+    this kernel's pace: its training seconds over the plan's for the planned runs it trained so
+    far (the recorded pace until it has trained one).
+
+    Args:
+        notebook: the notebook's name in the plan (``01_baselines_and_ensembles``).
+        results_dir: the store the kernel trains into.
+        compute: ``compute.json`` (:func:`compute_plan`).
+    """
+
+    def __init__(self, notebook: str, results_dir: str | Path, compute: dict) -> None:
+        self.notebook, self.results_dir = notebook, Path(results_dir)
+        self.expectation = Expectation(**plan_fields(compute))
+        self.plan_train_s = {r["run"]: float(r["train_s"]) for r in compute.get("runs") or ()}
+        self.runs: list[str] = []
+        self.pace = [0.0, 0.0]  # this kernel's training seconds, the plan's, over the planned runs trained
+
+    @classmethod
+    def for_notebook(cls, notebook: str, results_dir: str | Path, profile: str,
+                     path: Path | None = None) -> "PlanTracker | None":
+        """A tracker when the plan of ``profile`` (:func:`compute_plan`) knows ``notebook``, else ``None``."""
+        compute = compute_plan(profile, path)
+        return cls(notebook, results_dir, compute) if compute and notebook in (compute.get("notebooks") or {}) else None
+
+    def trained(self, run_dir: Path) -> str:
+        """Count the run just trained in ``run_dir``; returns the line (see the class docstring)."""
+        self.runs.append(run_dir.name)
+        minutes, planned = run_summary(run_dir)["minutes"], self.plan_train_s.get(run_dir.name)
+        if minutes is not None and planned:
+            self.pace = [self.pace[0] + minutes * 60, self.pace[1] + planned]
+        n, seconds = self.expectation.runs_left([self.notebook], 0, finished_runs(self.results_dir), self.runs)
+        pace = self.pace[0] / self.pace[1] if self.pace[1] else 1.0
+        return (f"{self.notebook}: about {n} run{'s' if n != 1 else ''} to do, "
+                f"about {format_minutes(seconds * pace / 60)} left (the last full run's plan)")

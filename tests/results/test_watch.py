@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from mmlkit.results import watch
 from mmlkit.results.watch import Expectation, StoreWatcher, format_minutes, progress_line, run_summary
 
 RECORD = {"full_run": {"notebooks": {"00": 60.0, "01": 600.0, "02": 1200.0}, "runs_trained": 20,
@@ -84,7 +85,7 @@ def test_reproduce_prints_a_line_per_run_its_notebooks_train(tmp_path, monkeypat
         return 1.0
 
     monkeypatch.setattr(reproduce, "run_notebook", fake_notebook)
-    monkeypatch.setattr(reproduce, "COMPUTE_PLAN", tmp_path / "no-compute.json")  # no plan: notebook times
+    monkeypatch.setattr(watch, "COMPUTE_PLAN", tmp_path / "no-compute.json")  # no plan: notebook times
     monkeypatch.setattr(reproduce, "_host_speed", lambda profile: 500.0)
     assert reproduce.main(["--only", "00_data_tour", "--only", "02_initialisation", "--results-dir", str(store),
                            "--out", str(out)]) == 0
@@ -126,11 +127,50 @@ def test_the_watcher_counts_from_the_plan_when_there_is_one(tmp_path):
     assert "about 4 to do" in lines[0]
 
 
-def test_reproduce_reads_the_plan_of_its_own_profile(tmp_path):
-    from mmlkit.results import reproduce
-
+def test_the_plan_is_read_for_its_own_profile_only(tmp_path):
     path = tmp_path / "compute.json"
     path.write_text(json.dumps(COMPUTE))
-    assert reproduce.compute_plan("default", path) == COMPUTE
-    assert reproduce.compute_plan("smoke", path) is None
-    assert reproduce.compute_plan("default", tmp_path / "missing.json") is None
+    assert watch.compute_plan("default", path) == COMPUTE
+    assert watch.compute_plan("smoke", path) is None
+    assert watch.compute_plan("default", tmp_path / "missing.json") is None
+
+
+def test_a_kernel_counts_its_notebooks_runs_against_the_plan(tmp_path):
+    plan = tmp_path / "compute.json"
+    plan.write_text(json.dumps(COMPUTE))
+    assert watch.PlanTracker.for_notebook("99", tmp_path, "default", plan) is None  # not in the plan
+    assert watch.PlanTracker.for_notebook("03", tmp_path, "smoke", plan) is None    # another profile's plan
+    t = watch.PlanTracker.for_notebook("03", tmp_path, "default", plan)
+    _finish(tmp_path, "c")                                  # stored before: not to do
+    # d took 200 s here where the plan recorded 100: this kernel runs at half the pace
+    assert t.trained(_finish(tmp_path, "d", train_s=200.0)) == "03: about 1 run to do, about 4 min left (the last full run's plan)"
+    assert t.trained(_finish(tmp_path, "e")) == "03: about 0 runs to do, about 0 min left (the last full run's plan)"
+
+
+def test_a_study_that_names_its_notebook_prints_the_line_after_each_run_it_trains(tmp_path, monkeypatch, capsys):
+    from mmlkit.config import profile
+    from mmlkit.results import store as store_mod
+    from mmlkit.results.experiments import Study
+
+    plan = tmp_path / "compute.json"
+    monkeypatch.setattr(watch, "COMPUTE_PLAN", plan)
+    monkeypatch.setenv("MMLKIT_PROGRESS", "lines")
+    st = Study(profile="default", results_dir=str(tmp_path / "store"), notebook="01")
+    cfg = profile("default")
+    name = st.store.run_dir(cfg).name
+    plan.write_text(json.dumps({"profile": "default", "notebooks": {"01": [name, "b"]},
+                                "runs": [{"run": r, "train_s": 90.0, "score_s": 30.0} for r in (name, "b")]}))
+
+    def fake_load_or_run(c, store, **kw):  # trains (writes done.json) only what the store lacks
+        if not store.get(c).done:
+            _finish(store.root, store.run_dir(c).name)
+        return store.get(c)
+
+    monkeypatch.setattr(store_mod, "load_or_run", fake_load_or_run)
+    st.run(cfg)
+    st.run(cfg)                                             # stored now: no line
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("[mmlkit] 01:")]
+    assert lines == ["[mmlkit] 01: about 1 run to do, about 2 min left (the last full run's plan)"]
+    quiet = Study(profile="default", results_dir=str(tmp_path / "other"))  # no notebook named: no line
+    quiet.run(cfg)
+    assert "[mmlkit] 01:" not in capsys.readouterr().out
