@@ -188,7 +188,7 @@ def test_a_relative_results_dir_is_read_from_the_repository_root_and_shown_relat
     assert default.results_dir == str(default_results_dir("smoke"))
     assert repr(default) == ("Study(profile='smoke', seeds=(0,), dataset='synthetic', data_root=None, device='cpu', "
                              f"workers=0, results_dir='results/smoke', synth_seed=0, seed_rule=True, "
-                             f"seed_cap={default.seed_cap})")
+                             f"seed_cap={default.seed_cap}, notebook=None)")
     outside = Study(profile="smoke", results_dir=str(tmp_path))
     assert outside.results_dir == str(tmp_path) and f"results_dir={str(tmp_path)!r}" in repr(outside)
     assert shown_path(REPO / "papers_results" / "draw-1") == "papers_results/draw-1" and shown_path(REPO) == "."
