@@ -20,6 +20,9 @@ times are scaled by the ratio of this host's measured training speed to the spee
 (the seed rule asks for more seeds when the first ones are too noisy), so no exact plan exists
 before the run; the estimate says "about", and says nothing where no earlier full run was
 recorded.
+
+A notebook's own kernel (papermill with ``--log-output``) counts the same way for its notebook
+alone: :class:`PlanTracker`, which a ``Study(..., notebook=...)`` asks after each run it trains.
 """
 
 from __future__ import annotations
