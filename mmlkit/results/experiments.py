@@ -88,6 +88,32 @@ def heldout_plan(plan: str) -> str:
     return SCORING_PLAN if plan == "centre" else f"heldout_{plan}"
 
 
+def parse_seeds(seeds: int | str | Iterable[int]) -> tuple[int, ...]:
+    """Training seeds as a tuple: a list, one int, or text as ``papermill -p seeds`` passes it
+    (``"[0, 1, 2]"``, ``"0,1,2"``, ``"3"``).
+
+    >>> parse_seeds("[0, 1, 2]"), parse_seeds(3), parse_seeds([4, 5])
+    ((0, 1, 2), (3,), (4, 5))
+
+    Raises:
+        ConfigError: something else (names the value).
+    """
+    from mmlkit.config import ConfigError
+
+    items = [seeds] if isinstance(seeds, int) else (
+        seeds.strip().strip("[]()").replace(",", " ").split() if isinstance(seeds, str) else list(seeds))
+    try:
+        out = tuple(int(s) for s in items)
+        if any(not isinstance(s, str) and s != i for s, i in zip(items, out)):
+            out = ()  # 1.5 is not a seed
+    except (TypeError, ValueError):
+        out = ()
+    if not out or any(s < 0 for s in out):
+        raise ConfigError(f"seeds={seeds!r}: give non-negative integers, e.g. [0, 1, 2] "
+                          "(papermill: -p seeds '[0, 1, 2]' or -y 'seeds: [0, 1, 2]')")
+    return out
+
+
 @dataclass(frozen=True)
 class Study:
     """The notebooks' common parameters, and the experiments built from them.
@@ -130,7 +156,7 @@ class Study:
 
     def __post_init__(self) -> None:
         seeds = self.seeds if self.seeds is not None else ((0,) if self.profile == "smoke" else (0, 1, 2))
-        object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
+        object.__setattr__(self, "seeds", parse_seeds(seeds))
         if self.results_dir is None:
             from mmlkit.results.store import default_results_dir
 

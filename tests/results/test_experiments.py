@@ -233,3 +233,15 @@ def test_config_differences_show_a_configs_numbers_as_they_are(study):
     table = config_differences({"a": base, "b": with_overrides(base, optim={"lr": lr / 10})})
     page = for_readers(table).set_index("field")
     assert page.loc["optim.lr"].tolist() == [format(lr, "g"), format(lr / 10, "g")]  # not rounded to 0.0
+
+
+def test_seeds_come_as_papermill_passes_them():
+    """``papermill -p seeds '[9]'`` hands the notebook the text "[9]", not a list."""
+    from mmlkit.config import ConfigError
+    from mmlkit.results.experiments import parse_seeds
+
+    assert Study(profile="smoke", seeds="[9]").seeds == (9,)
+    assert parse_seeds("0, 1,2") == (0, 1, 2) and parse_seeds((4,)) == (4,) and parse_seeds(7) == (7,)
+    for bad in ("[a]", "", [], "-1", [1.5]):
+        with pytest.raises(ConfigError, match="seeds="):
+            parse_seeds(bad)
