@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     recipe_runs = runs[runs["run"].isin({Path(d).name for d in by_step.get("mml_rgb_flow", ())})]
     recipe_min = (recipe_runs["train_s"].sum() + recipe_runs["score_s"].sum() + image_s) / 60
     OUT.mkdir(exist_ok=True)
-    (OUT / "compute.json").write_text(json.dumps({"profile": args.profile, "runs": rows, "image_stand_in_s": image_s,
+    (OUT / "compute.json").write_text(json.dumps({"profile": args.profile, "seeds": list(seeds), "synth_seed": 0,
+                                                  "runs": rows, "image_stand_in_s": image_s,
                                                   # every run each notebook uses: ./run_all.sh's progress plan
                                                   "notebooks": {k: sorted(Path(d).name for d in v)
                                                                 for k, v in by_step.items()},

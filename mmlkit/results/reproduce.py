@@ -306,7 +306,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     # one line per finished training run, with an estimate of what is left (mmlkit.results.watch)
-    watcher = StoreWatcher(results_dir, names, Expectation.from_record(record, compute_plan(args.profile)), speed[0])
+    compute = compute_plan(args.profile)
+    same = None if compute is None or "seeds" not in compute else (
+        list(params["seeds"]) == compute["seeds"] and params["synth_seed"] == compute.get("synth_seed", 0)
+        and params["dataset"] == "synthetic")  # the plan's run names are this invocation's
+    watcher = StoreWatcher(results_dir, names, Expectation.from_record(record, compute), speed[0], same_runs=same)
     print(watcher.outlook(), flush=True)
     with watcher:
         for k, name in enumerate(names):

@@ -117,23 +117,28 @@ class Expectation:
                    runs=int(run["runs_trained"]) if fresh and "runs_trained" in run else None,
                    speed=max(speeds) if speeds else None, **plan_fields(compute))
 
-    def runs_left(self, names: Sequence[str], current: int, done: set[str],
-                  trained_here: Sequence[str]) -> tuple[int, float] | None:
+    def runs_left(self, names: Sequence[str], current: int, done: set[str], trained_here: Sequence[str],
+                  same_runs: bool | None = None) -> tuple[int, float] | None:
         """From the plan: (runs still to do, their recorded seconds) for ``names[current:]``.
 
-        The planned runs of ``names[current:]`` are left unless the store holds them (``done``)
-        or a notebook before ``names[current]`` used them (it made them, under whatever name);
-        less one for each run of ``trained_here`` (trained while ``names[current]`` ran) outside
-        the plan: the same work under another name (another draw of the benchmark). Their
-        seconds count in proportion. ``None`` without a plan.
+        The planned runs of ``names[current:]`` count unless a notebook before ``names[current]``
+        used them (it made them). When this invocation trains the plan's very runs
+        (``same_runs``; ``None``: as long as no run of ``trained_here``, those trained while
+        ``names[current]`` ran, lies outside the plan), the runs the store holds (``done``) are
+        not to do. Otherwise (another draw of the benchmark, other seeds: the same work under
+        other names) the plan gives the count only, less one for each run of ``trained_here``;
+        the runs the store held before are not recognised, so the count is an upper bound. Their seconds
+        count in proportion. ``None`` without a plan.
         """
         if not self.plan:
             return None
         planned = {r for n in names[current:] for r in self.plan.get(n, ())}
-        before = {r for n in names[:current] for r in self.plan.get(n, ())}
-        left = sorted(planned - before - done)
+        left = sorted(planned - {r for n in names[:current] for r in self.plan.get(n, ())})
         everywhere = {r for runs in self.plan.values() for r in runs}
-        n = max(0, len(left) - sum(1 for r in trained_here if r not in everywhere))
+        outside = [r for r in trained_here if r not in everywhere]
+        if same_runs is None:
+            same_runs = not outside
+        n = len([r for r in left if r not in done]) if same_runs else max(0, len(left) - len(trained_here))
         mean = sum(self.run_s.get(r, 0.0) for r in left) / len(left) if left else 0.0
         return n, n * mean
 
@@ -174,12 +179,15 @@ class StoreWatcher:
         speed: this host's measured training speed (clips/s).
         out: where lines go (default ``sys.stdout``).
         clock: ``time.perf_counter`` (injectable for tests).
+        same_runs: whether this invocation trains the plan's very runs (the parameters the plan
+            was made with); ``None``: judged from the runs it trains (:meth:`Expectation.runs_left`).
     """
 
     def __init__(self, results_dir: str | Path, names: Sequence[str], expectation: Expectation | None,
                  speed: float | None, interval: float = 10.0, out: TextIO | None = None,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, same_runs: bool | None = None) -> None:
         self.results_dir, self.names, self.expectation = Path(results_dir), list(names), expectation
+        self.same_runs = same_runs
         self.speed, self.interval, self.out, self.clock = speed, interval, out, clock
         self.seen = finished_runs(self.results_dir)
         self.trained: list[str] = []
@@ -219,7 +227,7 @@ class StoreWatcher:
             return None, None
         scale = exp.speed / self.speed if exp.speed and self.speed else 1.0
         planned = exp.runs_left(self.names, self.current, finished_runs(self.results_dir),
-                                self.by_notebook.get(self.names[self.current], []))
+                                self.by_notebook.get(self.names[self.current], []), self.same_runs)
         if planned is not None:
             return planned[0], planned[1] * scale
         to_do = None if exp.runs is None else max(0, exp.runs - len(self.trained))

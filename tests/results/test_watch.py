@@ -111,6 +111,11 @@ def test_the_plan_counts_the_runs_the_store_does_not_hold_yet():
     # another draw: the same work under other names; each run trained outside the plan counts
     assert exp.runs_left(["01", "03"], 0, set(), ["z1", "z2"]) == (3, 360.0)
     assert exp.runs_left(["01"], 0, {"a", "b", "c"}, []) == (0, 0.0)
+    # other seeds in the notebook's own kernel: the stored plan's runs are not this run's work
+    assert exp.runs_left(["01"], 0, {"a", "b", "c"}, ["s9"]) == (2, 240.0)
+    # before any run, told that the plan's names are not this invocation's (another draw)
+    assert exp.runs_left(["01", "03"], 0, {"a", "b", "c", "d", "e"}, [], same_runs=False) == (5, 600.0)
+    assert exp.runs_left(["01", "03"], 0, {"a", "b", "c", "d", "e"}, [], same_runs=True) == (0, 0.0)
     assert Expectation.from_record(RECORD).runs_left(["01"], 0, set(), []) is None  # no plan
 
 
