@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import multiprocessing as mp
-import os
 import socket
 import tempfile
 import time

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from mmlkit.config import (ARCHS, EXPORT_FORMATS, FLOW_METHODS, LR_TYPES, MODALITIES, MUTUAL_MODES, PROFILES,
-                           SHIFT_PLACES, SOURCES, SYNTH_PRESETS, TEST_CROPS, pretrain_profile, profile)
+                           SHIFT_PLACES, SOURCES, SYNTH_PRESETS, TEST_CROPS)
 
 # --------------------------------------------------------------------------------------------
 # Numbers: every numeric flag is checked here, by argparse, with the flag's name and value

@@ -10,7 +10,7 @@ from typing import Sequence
 
 from mmlkit.cli.args import build_parser
 from mmlkit.cli.configs import _base_config, check_output, eval_config, pretrain_config, train_config
-from mmlkit.config import ConfigError, profile
+from mmlkit.config import ConfigError
 from mmlkit.errors import MmlkitError
 
 # --------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Sequence
 
 from mmlkit.config.schema import (DataConfig, ModelConfig, OptimConfig, PretrainConfig,

@@ -3,8 +3,7 @@ everywhere, the CLI's choices included; the config errors and the run name."""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 # --------------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 import numpy as np
 import pandas as pd
-import pytest
 from matplotlib.figure import Figure
 
 from mmlkit.results import plots

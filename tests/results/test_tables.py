@@ -1,7 +1,6 @@
 import math
 
 import pandas as pd
-import pytest
 
 from mmlkit.results import paper
 from mmlkit.results.tables import seed_summary, to_markdown, write_table
