@@ -205,28 +205,29 @@ class StoreWatcher:
     def poll(self) -> list[str]:
         """Print (and return) a line for each run finished since the last poll."""
         with self._lock:
-            new = sorted(finished_runs(self.results_dir) - self.seen,
-                         key=lambda n: (self.results_dir / "runs" / n / "done.json").stat().st_mtime)
+            done = finished_runs(self.results_dir)
+            new = sorted(done - self.seen, key=lambda n: (self.results_dir / "runs" / n / "done.json").stat().st_mtime)
             lines = []
             for name in new:
                 self.seen.add(name)
                 self.trained.append(name)
                 self.by_notebook.setdefault(self.names[self.current], []).append(name)
-                to_do, left = self.estimate()
+                to_do, left = self.estimate(done)
                 lines.append(progress_line(self.names[self.current], run_summary(self.results_dir / "runs" / name),
                                            len(self.trained), to_do, left))
             for line in lines:
                 print(line, file=self.out or sys.stdout, flush=True)
             return lines
 
-    def estimate(self) -> tuple[int | None, float | None]:
+    def estimate(self, done: set[str] | None = None) -> tuple[int | None, float | None]:
         """(runs still to do, seconds left) now: from the plan where there is one, else from
-        the last full run's notebook times (see the module docstring)."""
+        the last full run's notebook times (see the module docstring). ``done``: the store's
+        finished runs, when the caller has just listed them (default: listed here)."""
         exp = self.expectation
         if exp is None:
             return None, None
         scale = exp.speed / self.speed if exp.speed and self.speed else 1.0
-        planned = exp.runs_left(self.names, self.current, finished_runs(self.results_dir),
+        planned = exp.runs_left(self.names, self.current, finished_runs(self.results_dir) if done is None else done,
                                 self.by_notebook.get(self.names[self.current], []), self.same_runs)
         if planned is not None:
             return planned[0], planned[1] * scale
