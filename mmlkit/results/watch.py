@@ -72,6 +72,11 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
             "minutes": None if train_s is None else float(train_s) / 60}
 
 
+def runs_text(n: int) -> str:
+    """``1 run``, ``3 runs``."""
+    return f"{n} run{'s' if n != 1 else ''}"
+
+
 def format_minutes(minutes: float) -> str:
     """``42 min``; from 90 minutes on, hours and minutes (``2 h 10 min``)."""
     m = max(0, round(minutes))
@@ -161,7 +166,7 @@ def progress_line(notebook: str, run: dict[str, Any], trained: int, to_do: int |
     what = ", ".join(x for x in (run["modalities"],
                                  None if run["epochs"] is None else f"{run['epochs']} epochs",
                                  "? min" if run["minutes"] is None else f"{run['minutes']:.1f} min") if x)
-    tail = [f"{trained} run{'s' if trained != 1 else ''} trained"]
+    tail = [f"{runs_text(trained)} trained"]
     tail.append("runs to do unknown" if to_do is None else f"about {to_do} to do")
     tail.append("time left unknown (no earlier full run recorded)" if left_s is None
                 else f"about {format_minutes(left_s / 60)} left")
@@ -239,7 +244,7 @@ class StoreWatcher:
         to_do, left = self.estimate()
         if to_do is None and left is None:
             return "[reproduce] no earlier full run recorded: runs to do and time unknown"
-        runs = "runs to do unknown" if to_do is None else f"about {to_do} run{'s' if to_do != 1 else ''} to train"
+        runs = "runs to do unknown" if to_do is None else f"about {runs_text(to_do)} to train"
         time_left = "time unknown" if left is None else f"about {format_minutes(left / 60)} of training and scoring"
         return f"[reproduce] {runs}, {time_left} at this host's speed"
 
@@ -297,5 +302,5 @@ class PlanTracker:
             self.pace = [self.pace[0] + minutes * 60, self.pace[1] + planned]
         n, seconds = self.expectation.runs_left([self.notebook], 0, finished_runs(self.results_dir), self.runs)
         pace = self.pace[0] / self.pace[1] if self.pace[1] else 1.0
-        return (f"{self.notebook}: about {n} run{'s' if n != 1 else ''} to do, "
+        return (f"{self.notebook}: about {runs_text(n)} to do, "
                 f"about {format_minutes(seconds * pace / 60)} left (the last full run's plan)")
