@@ -39,6 +39,15 @@ def _shift(x: torch.Tensor, num_segments: int, fold: int, reverse: bool = False)
     return out.view_as(x)
 
 
+def _dense(x: torch.Tensor) -> torch.Tensor:
+    """``x`` itself when it is dense in NCHW or channels-last order (both split their first dim
+    into (N, T) as a view), else a contiguous copy. ``.contiguous()`` alone would turn a
+    channels-last gradient into NCHW: a full copy, and every op behind it then mixes layouts."""
+    if x.is_contiguous() or (x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)):
+        return x
+    return x.contiguous()
+
+
 class _ShiftFunction(torch.autograd.Function):
     """The shift with its adjoint as the backward: 5-10x faster on CPU than autograd through
     slice assignments (which materialises full-size gradient copies per assignment)."""
@@ -50,7 +59,7 @@ class _ShiftFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        return _shift(grad.contiguous(), ctx.num_segments, ctx.fold, reverse=True), None, None
+        return _shift(_dense(grad), ctx.num_segments, ctx.fold, reverse=True), None, None
 
 
 def temporal_shift(x: torch.Tensor, num_segments: int, shift_div: int = 8) -> torch.Tensor:

@@ -130,3 +130,30 @@ def test_fast_backward_equals_autograd_of_reference():
     assert torch.equal(x.grad, x2.grad)
     assert torch.autograd.gradcheck(lambda t: temporal_shift(t, 2, 4), torch.randn(4, 8, 2, 1, dtype=torch.double,
                                                                                      requires_grad=True))
+
+
+@pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last])
+def test_backward_keeps_the_gradients_layout(fmt):
+    """A channels-last gradient leaves the shift's backward channels-last (no NCHW copy that every
+    op behind it would then convert back), with the values of the NCHW reference."""
+    torch.manual_seed(0)
+    x = torch.randn(8, 16, 5, 5).contiguous(memory_format=fmt).requires_grad_(True)
+    g = torch.randn(8, 16, 5, 5).contiguous(memory_format=fmt)
+    seen = {}
+    x.register_hook(lambda grad: seen.setdefault("grad", grad))
+    temporal_shift(x, 4, 8).backward(g)
+    assert seen["grad"].is_contiguous(memory_format=fmt)
+    ref = x.detach().contiguous().requires_grad_(True)
+    _naive_shift(ref, 4, 8).backward(g.contiguous())
+    assert torch.equal(x.grad, ref.grad)
+
+
+def test_backward_of_a_strided_gradient():
+    """A gradient dense in neither layout (a transposed view) is copied once, with the same values."""
+    x = torch.randn(8, 16, 5, 5, requires_grad=True)
+    g = torch.randn(8, 16, 5, 5).transpose(2, 3).contiguous().transpose(2, 3)  # strided H, W
+    assert not g.is_contiguous() and not g.is_contiguous(memory_format=torch.channels_last)
+    temporal_shift(x, 4, 8).backward(g)
+    ref = x.detach().clone().requires_grad_(True)
+    _naive_shift(ref, 4, 8).backward(g.contiguous())
+    assert torch.equal(x.grad, ref.grad)
