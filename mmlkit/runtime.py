@@ -7,12 +7,15 @@ set it for the duration of their work with :func:`torch_threads`. :func:`check_d
 device this machine does not have before any work starts. The vector instructions a host has
 change the bits too (AVX-512 kernels sum in other orders than AVX2 ones): :data:`PINNED_DISPATCH`
 pins every x86-64 host to the AVX2 paths, :func:`pinned_env` launches a process with it and
-:func:`dispatch_environment` records what a process runs with.
+:func:`dispatch_environment` records what a process runs with. :func:`keep_freed_memory` makes
+glibc's ``malloc`` keep the memory torch frees for the next step instead of handing it back to the
+kernel (the same bits, measured 1.2x faster training steps).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 from collections.abc import Iterator, Mapping
 
@@ -124,3 +127,58 @@ def pinned_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     env.update(PINNED_DISPATCH)
     return env
+
+
+# -- the allocator ---------------------------------------------------------------------------
+
+#: Set to ``0`` to leave glibc's ``malloc`` as it is (:func:`keep_freed_memory` then does nothing).
+KEEP_FREED_MEMORY_VAR = "MMLKIT_KEEP_FREED_MEMORY"
+#: mallopt parameters (glibc's ``malloc.h``): ``M_TRIM_THRESHOLD``, ``M_MMAP_MAX``.
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_KEPT: bool | None = None
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc's ``malloc`` keep freed memory in the process for reuse (idempotent).
+
+    By default glibc serves every allocation of 32 MiB or more (and, until its threshold has
+    adapted, of 128 KiB or more) with a fresh ``mmap`` and returns it with ``munmap`` when torch
+    frees the tensor, and trims the heap's top back to the kernel. A training step allocates and
+    frees its activations and gradients anew each time, so every step paid the kernel's page
+    faults and zeroing for them again: a freshly allocated (16, 256, 56, 56) float tensor took
+    16 ms to fill where a reused one takes 4 ms. With ``mmap`` off (``M_MMAP_MAX=0``) and no
+    trimming below 2 GiB of free heap (``M_TRIM_THRESHOLD``) the freed memory stays in the heap and the next step
+    reuses it. Measured on an AMD EPYC family 25 model 17 (2 threads): the default profile's step
+    1.20-1.24x and TSM-ResNet-50's 1.16-1.24x as fast (``python -m benchmarks --only allocator``),
+    and the same bits (``tests/test_bits.py``'s digest, pinned and unpinned; values are never
+    read from uninitialised memory, and torch aligns every block to 64 bytes either way).
+
+    The cost: the process's resident memory stays at its peak until it exits, where it used to
+    shrink between steps. Called at the start of training and scoring; ``MMLKIT_KEEP_FREED_MEMORY=0``
+    turns it off. Other C libraries (macOS, musl): nothing is changed.
+
+    Returns:
+        True when glibc's parameters are set (now or by an earlier call).
+    """
+    global _KEPT
+    if _KEPT is not None:
+        return _KEPT
+    _KEPT = False
+    if os.environ.get(KEEP_FREED_MEMORY_VAR, "1") == "0":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+        libc.gnu_get_libc_version  # glibc only: another libc's mallopt may take other parameters
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    # M_TRIM_THRESHOLD takes an int here: 2**31 - 1 bytes (2 GiB) of free heap top before a trim.
+    _KEPT = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+    return _KEPT
+
+
+def allocator_environment() -> str:
+    """How this process's ``malloc`` treats freed memory: ``"kept"`` (:func:`keep_freed_memory`)
+    or ``"default"``."""
+    return "kept" if _KEPT else "default"

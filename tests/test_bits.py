@@ -74,7 +74,7 @@ def train_digest() -> dict[str, Any]:
 
     from mmlkit.config import profile
     from mmlkit.results.store import _cpu_model
-    from mmlkit.runtime import dispatch_environment, torch_threads
+    from mmlkit.runtime import allocator_environment, dispatch_environment, torch_threads
     from mmlkit.training.cohort import LocalComm
     from mmlkit.training.loop import train_one_epoch
     from mmlkit.models import weights_digest
@@ -95,6 +95,7 @@ def train_digest() -> dict[str, Any]:
         raise FloatingPointError(f"the bits run diverged: {bad[:3]} hold non-finite values after {STEPS} steps")
     return {"digest": weights_digest(sd), "torch": torch.__version__, "cpu": _cpu_model(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(), "dispatch": dispatch_environment(),
+            "malloc": allocator_environment(),
             "config": cfg.digest(), "ce": stats["ce"], "steps": STEPS, "batch": BATCH, "segments": SEGMENTS,
             "size": SIZE, "classes": NUM_CLASSES, "threads": THREADS}
 
@@ -104,13 +105,14 @@ def unpinned_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in PINNED_DISPATCH}
 
 
-def run_digest(pinned: bool = True) -> dict[str, Any]:
-    """:func:`train_digest` in a fresh interpreter (pinned: with :func:`pinned_env`).
+def run_digest(pinned: bool = True, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """:func:`train_digest` in a fresh interpreter (pinned: with :func:`pinned_env`; ``extra_env``
+    added to its environment).
 
     Raises:
         RuntimeError: the subprocess failed; its stderr's tail is in the message.
     """
-    env = pinned_env() if pinned else unpinned_env()
+    env = dict(pinned_env() if pinned else unpinned_env(), **(extra_env or {}))
     proc = subprocess.run([sys.executable, "-m", "tests.test_bits", "--child"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
@@ -210,6 +212,23 @@ def test_final_weights_match_committed_digest() -> None:
         "If this change edited the model, the training step or the default profile on purpose, regenerate "
         "it with `python -m tests.test_bits --write`; otherwise the pins do not make this host compute the "
         "same bits as that one.")
+
+
+@x86_only
+@pytest.mark.slow
+def test_kept_freed_memory_changes_no_bits() -> None:
+    """Training keeps freed memory for reuse (:func:`mmlkit.runtime.keep_freed_memory`, glibc):
+    faster steps, and the same final weights as with glibc's ``malloc`` as it comes."""
+    from mmlkit.runtime import KEEP_FREED_MEMORY_VAR
+
+    kept = pinned_run()
+    if kept["malloc"] != "kept":
+        pytest.skip(f"this C library is not glibc: malloc {kept['malloc']!r}, nothing to compare")
+    plain = run_digest(pinned=True, extra_env={KEEP_FREED_MEMORY_VAR: "0"})
+    assert plain["malloc"] == "default", plain["malloc"]
+    assert kept["digest"] == plain["digest"], (
+        f"keeping freed memory changed the final weights ({plain['digest']} -> {kept['digest']}): the "
+        "allocator must only change where tensors live, never what is computed")
 
 
 @x86_only

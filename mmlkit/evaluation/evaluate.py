@@ -122,6 +122,9 @@ def score_model(model: torch.nn.Module, loader: Iterable[dict] | torch.utils.dat
         ``dataset.skipped``). A video id seen twice (a loader that substitutes, e.g. a training
         dataset) is kept once; ``meta["duplicates_dropped"]`` counts them.
     """
+    from mmlkit.runtime import keep_freed_memory
+
+    keep_freed_memory()  # forward passes reuse the memory the previous batch freed
     dataset = loader if isinstance(loader, torch.utils.data.Dataset) else getattr(loader, "dataset", None)
     if isinstance(loader, torch.utils.data.Dataset):
         loader = torch.utils.data.DataLoader(loader, batch_size=batch_size, shuffle=False, num_workers=0)

@@ -38,7 +38,7 @@ from mmlkit.config import EvalConfig, PretrainConfig, RunConfig, model_name
 from mmlkit.errors import MmlkitError
 from mmlkit.fileio import write_json
 from mmlkit.results.runlock import run_lock
-from mmlkit.runtime import dispatch_environment, torch_threads
+from mmlkit.runtime import allocator_environment, dispatch_environment, torch_threads
 
 #: Bump when what a run folder means changes (training or scoring semantics): old runs are not reused.
 STORE_VERSION = "1"
@@ -102,6 +102,7 @@ def environment() -> dict[str, Any]:
            "platform": platform.platform(), "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
            "cpu": _cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability()}
     env["dispatch"] = dispatch_environment()  # the CPU-dispatch pins (mmlkit.runtime.PINNED_DISPATCH)
+    env["malloc"] = allocator_environment()    # freed memory kept for reuse (mmlkit.runtime.keep_freed_memory)
     for name in NUMERIC_PACKAGES:
         try:
             env[name] = metadata.version(name)

@@ -98,7 +98,9 @@ def make_member(cfg: RunConfig, index: int, modality: str, n_classes: int, devic
     conv1 is the one that trains (the released code's defect).
     """
     from mmlkit.models import build_model, init_from_checkpoint, param_groups
+    from mmlkit.runtime import keep_freed_memory
 
+    keep_freed_memory()  # every training path builds its models here: steps reuse freed memory
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed_for(cfg.seed, "init", index))
         model = build_model(cfg.model, n_classes, cfg.data.num_segments, modality)
