@@ -74,8 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         import torch
         meta["torch"] = torch.__version__
         meta["threads"] = torch.get_num_threads()
+        meta["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     except ImportError:
         pass
+    from mmlkit.results.store import _cpu_model
+    meta["cpu"] = _cpu_model()  # the host: its CPU decides every figure (AVX2 vs AVX-512)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     blob = json.dumps({"meta": meta, "rows": rows}, indent=2)

@@ -9,7 +9,7 @@ change the bits too (AVX-512 kernels sum in other orders than AVX2 ones): :data:
 pins every x86-64 host to the AVX2 paths, :func:`pinned_env` launches a process with it and
 :func:`dispatch_environment` records what a process runs with. :func:`keep_freed_memory` makes
 glibc's ``malloc`` keep the memory torch frees for the next step instead of handing it back to the
-kernel (the same bits, measured 1.2x faster training steps).
+kernel (the same bits, faster steps).
 """
 
 from __future__ import annotations
@@ -117,6 +117,14 @@ def dispatch_environment() -> dict[str, str | None]:
     return out
 
 
+def dispatch_pinned(env: Mapping[str, str] | None = None) -> bool:
+    """True when ``env`` (default ``os.environ``) holds every variable of :data:`PINNED_DISPATCH`
+    with its pinned value (a process started by ``./run_all.sh --pin-dispatch`` or
+    :func:`pinned_env`)."""
+    env = os.environ if env is None else env
+    return all(env.get(k) == v for k, v in PINNED_DISPATCH.items())
+
+
 def pinned_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """A copy of ``base`` (default ``os.environ``) with :data:`PINNED_DISPATCH` set, for the
     ``env=`` of a subprocess (papermill kernels, tests) whose torch is not imported yet.
@@ -142,16 +150,14 @@ def keep_freed_memory() -> bool:
     """Make glibc's ``malloc`` keep freed memory in the process for reuse (idempotent).
 
     By default glibc serves every allocation of 32 MiB or more (and, until its threshold has
-    adapted, of 128 KiB or more) with a fresh ``mmap`` and returns it with ``munmap`` when torch
+    adapted, of 128 KiB or more) with a fresh ``mmap``, returns it with ``munmap`` when torch
     frees the tensor, and trims the heap's top back to the kernel. A training step allocates and
     frees its activations and gradients anew each time, so every step paid the kernel's page
-    faults and zeroing for them again: a freshly allocated (16, 256, 56, 56) float tensor took
-    16 ms to fill where a reused one takes 4 ms. With ``mmap`` off (``M_MMAP_MAX=0``) and no
-    trimming below 2 GiB of free heap (``M_TRIM_THRESHOLD``) the freed memory stays in the heap and the next step
-    reuses it. Measured on an AMD EPYC family 25 model 17 (2 threads): the default profile's step
-    1.20-1.24x and TSM-ResNet-50's 1.16-1.24x as fast (``python -m benchmarks --only allocator``),
-    and the same bits (``tests/test_bits.py``'s digest, pinned and unpinned; values are never
-    read from uninitialised memory, and torch aligns every block to 64 bytes either way).
+    faults and zeroing for them again. With ``mmap`` off (``M_MMAP_MAX=0``) and no trimming
+    below 2 GiB of free heap (``M_TRIM_THRESHOLD``) the freed memory stays in the heap and the
+    next step reuses it. It changes where tensors live, never what is computed: the same bits
+    (``tests/test_bits.py`` trains with and without it; torch aligns every block to 64 bytes
+    either way). Its speed: ``python -m benchmarks --only allocator`` and docs/measurements.md.
 
     The cost: the process's resident memory stays at its peak until it exits, where it used to
     shrink between steps. Called at the start of training and scoring; ``MMLKIT_KEEP_FREED_MEMORY=0``

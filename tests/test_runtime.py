@@ -53,3 +53,28 @@ def test_a_run_records_its_allocator(tmp_path) -> None:
     base = {k: v for k, v in os.environ.items() if k != KEEP_FREED_MEMORY_VAR}
     out = subprocess.run([sys.executable, "-c", code], env=base, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == "kept"
+
+
+def test_dispatch_pinned_needs_every_pin() -> None:
+    from mmlkit.runtime import PINNED_DISPATCH, dispatch_pinned, pinned_env
+
+    assert dispatch_pinned(pinned_env({}))
+    assert not dispatch_pinned({})
+    some = dict(PINNED_DISPATCH)
+    some.pop("MKL_CBWR")
+    assert not dispatch_pinned(some)
+    assert not dispatch_pinned(dict(PINNED_DISPATCH, ATEN_CPU_CAPABILITY="avx512"))
+
+
+def test_pinned_processes_default_to_their_own_store(monkeypatch) -> None:
+    """Pinned and unpinned runs of one config compute other bits on an AVX-512 host: a pinned
+    process's default store is another folder, so a pinned full run never reuses unpinned runs."""
+    from mmlkit.results.store import REPO, default_results_dir
+    from mmlkit.runtime import PINNED_DISPATCH
+
+    for k in PINNED_DISPATCH:
+        monkeypatch.delenv(k, raising=False)
+    assert default_results_dir("default") == REPO / "results" / "default"
+    for k, v in PINNED_DISPATCH.items():
+        monkeypatch.setenv(k, v)
+    assert default_results_dir("default") == REPO / "results" / "default-pinned"

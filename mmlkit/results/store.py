@@ -38,7 +38,7 @@ from mmlkit.config import EvalConfig, PretrainConfig, RunConfig, model_name
 from mmlkit.errors import MmlkitError
 from mmlkit.fileio import write_json
 from mmlkit.results.runlock import run_lock
-from mmlkit.runtime import allocator_environment, dispatch_environment, torch_threads
+from mmlkit.runtime import allocator_environment, dispatch_environment, dispatch_pinned, torch_threads
 
 #: Bump when what a run folder means changes (training or scoring semantics): old runs are not reused.
 STORE_VERSION = "1"
@@ -60,8 +60,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def default_results_dir(profile: str) -> Path:
-    """``results/<profile>`` at the repository root: the store the notebooks and the CLI share."""
-    return REPO / "results" / profile
+    """``results/<profile>`` at the repository root: the store the notebooks and the CLI share.
+
+    In a process whose CPU dispatch is pinned (:func:`mmlkit.runtime.dispatch_pinned`: ``./run_all.sh
+    --pin-dispatch``), ``results/<profile>-pinned``: a run's address is its config, and on an
+    AVX-512 host the same config trains other bits pinned than unpinned, so the two never share
+    a store (a pinned full run would otherwise reuse the unpinned runs and mix the two).
+    """
+    return REPO / "results" / (f"{profile}-pinned" if dispatch_pinned() else profile)
 
 
 def _run_stem(cfg: RunConfig) -> str:
