@@ -74,3 +74,42 @@ def test_the_step_bench_runs_every_lever_beside_today():
     ratios = {k: r["value"] for k, r in rows.items() if k.endswith(" / today")}
     assert set(ratios) == {f"{label} / today" for v, (label, _, _) in bench_step.VARIANTS.items() if v != "fp32"}
     assert all(0 < v < 100 for v in ratios.values())
+
+
+def test_the_released_bench_judges_only_an_avx2_hosts_own_paths(monkeypatch):
+    from benchmarks import bench_released
+
+    speed = {("released", False): 1.0, ("mmlkit", False): 1.5, ("released", True): 1.0, ("mmlkit", True): 1.1}
+    for host, judged in (("AVX2", True), ("AVX512", False)):
+        def fake(variant, pinned, sizes, steps, warmup, host=host):
+            return {"median": speed[(variant, pinned)], "best": 0.0, "capability": "AVX2" if pinned else host}
+        monkeypatch.setattr(bench_released, "_measure", fake)
+        rows = bench_released.rows(quick=False)
+        own = next(r for r in rows if r["name"] == f"mmlkit / released, {host} paths")
+        assert own["value"] == pytest.approx(1.5)
+        assert own["ok"] is (True if judged else None)
+        pinned = next(r for r in rows if r["name"].startswith("mmlkit / released, AVX2 paths") and r is not own)
+        assert pinned["value"] == pytest.approx(1.1) and pinned["ok"] is None
+
+
+def test_the_allocator_bench_fails_a_row_when_the_bits_differ(monkeypatch):
+    from benchmarks import bench_allocator
+
+    def fake(case, kept, quick):
+        return {"median": 2.0 if kept else 1.0, "digest": f"{case}-{kept}" if case == "TSM-R50" else case,
+                "malloc": "kept" if kept else "default"}
+    monkeypatch.setattr(bench_allocator, "_measure", fake)
+    rows = {r["name"]: r for r in bench_allocator.rows(quick=True)}
+    assert rows["default: kept / as it comes"]["value"] == 2.0 and rows["default: kept / as it comes"]["ok"] is True
+    assert rows["TSM-R50: kept / as it comes"]["ok"] is False
+
+
+@pytest.mark.slow
+def test_the_released_and_allocator_children_run():
+    """One real process of each bench's child script, at the quick sizes."""
+    from benchmarks import bench_allocator, bench_released
+
+    got = bench_released._measure("released", False, dict(t=2, size=64, batch=2), steps=1, warmup=0)
+    assert got["median"] > 0
+    got = bench_allocator._measure("default", True, quick=True)
+    assert got["median"] > 0 and got["malloc"] == "kept" and len(got["digest"]) == 64
