@@ -79,7 +79,8 @@ def test_the_step_bench_runs_every_lever_beside_today():
 def test_the_released_bench_judges_only_an_avx2_hosts_own_paths(monkeypatch):
     from benchmarks import bench_released
 
-    speed = {("released", False): 1.0, ("mmlkit", False): 1.5, ("released", True): 1.0, ("mmlkit", True): 1.1}
+    speed = {("released", False): 1.0, ("mmlkit", False): 1.5, ("released", True): 1.0, ("mmlkit", True): 1.1,
+             ("released_kept", False): 1.25, ("released_kept", True): 1.0}
     for host, judged in (("AVX2", True), ("AVX512", False)):
         def fake(variant, pinned, sizes, steps, warmup, host=host):
             return {"median": speed[(variant, pinned)], "best": 0.0, "capability": "AVX2" if pinned else host}
@@ -90,6 +91,8 @@ def test_the_released_bench_judges_only_an_avx2_hosts_own_paths(monkeypatch):
         assert own["ok"] is (True if judged else None)
         pinned = next(r for r in rows if r["name"].startswith("mmlkit / released, AVX2 paths") and r is not own)
         assert pinned["value"] == pytest.approx(1.1) and pinned["ok"] is None
+        models = next(r for r in rows if r["name"] == f"mmlkit / released with memory kept, {host} paths")
+        assert models["value"] == pytest.approx(1.2)
 
 
 def test_the_allocator_bench_fails_a_row_when_the_bits_differ(monkeypatch):
@@ -109,7 +112,7 @@ def test_the_released_and_allocator_children_run():
     """One real process of each bench's child script, at the quick sizes."""
     from benchmarks import bench_allocator, bench_released
 
-    got = bench_released._measure("released", False, dict(t=2, size=64, batch=2), steps=1, warmup=0)
+    got = bench_released._measure("released_kept", False, dict(t=2, size=64, batch=2), steps=1, warmup=0)
     assert got["median"] > 0
     got = bench_allocator._measure("default", True, quick=True)
     assert got["median"] > 0 and got["malloc"] == "kept" and len(got["digest"]) == 64
