@@ -46,8 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default="default")
     ap.add_argument("--seeds", default="0,1,2")
     args = ap.parse_args(argv)
-    seeds = tuple(int(s) for s in args.seeds.split(","))
-    study = Study(profile=args.profile, seeds=seeds)
+    study = Study(profile=args.profile, seeds=args.seeds)  # parses "0,1,2" (experiments.parse_seeds)
     recipe_study = Study(profile=args.profile, seeds=(0,))  # mml_rgb_flow's default: one seed
     used: dict[str, str] = {}  # run dir -> first notebook that uses it
     by_step: dict[str, set] = {}  # notebook -> every run dir it uses (the recipe alone, from scratch)
@@ -97,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     recipe_runs = runs[runs["run"].isin({Path(d).name for d in by_step.get("mml_rgb_flow", ())})]
     recipe_min = (recipe_runs["train_s"].sum() + recipe_runs["score_s"].sum() + image_s) / 60
     OUT.mkdir(exist_ok=True)
-    (OUT / "compute.json").write_text(json.dumps({"profile": args.profile, "seeds": list(seeds), "synth_seed": 0,
+    (OUT / "compute.json").write_text(json.dumps({"profile": args.profile, "seeds": list(study.seeds), "synth_seed": study.synth_seed,
                                                   "runs": rows, "image_stand_in_s": image_s,
                                                   # every run each notebook uses: ./run_all.sh's progress plan
                                                   "notebooks": {k: sorted(Path(d).name for d in v)
