@@ -2,8 +2,11 @@
 
 Rows: frame pairs/s per flow method on 32x32 moving-square frames (one process, flow +
 quantisation), the projected time for the default benchmark's flow (~56k pairs on 2 workers),
-an end-to-end ``extract_dataset`` run (decode + flow + write, 2 workers; full mode only), and
-RGB decoding frames/s from a generated VP9 webm via decord and via PyAV.
+an end-to-end ``extract_dataset`` run (decode + flow + write, 2 workers; full mode only),
+RGB decoding frames/s from a generated VP9 webm via decord and via PyAV, and, side by side in
+one run, the flow extractor's read of a default-benchmark clip (48 px) before and after 0.3
+(the code before is replicated here: decord first, then PyAV converting each frame with
+``to_ndarray(format="rgb24")``).
 """
 
 from __future__ import annotations
@@ -131,10 +134,54 @@ def _decode_rows(tmp: Path, quick: bool) -> list[dict]:
     return rows
 
 
+def _read_all_before(path: Path) -> np.ndarray:
+    """How ``read_all_frames(path)`` read a video before 0.3: decord, then on its failure PyAV
+    (open + count packets, open again + decode), a new swscale context for every frame."""
+    import av
+
+    try:
+        import decord
+
+        vr = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+        with av.open(str(path)) as c:  # the completeness probe
+            c.streams.video[0].average_rate
+        return vr.get_batch(list(range(len(vr)))).asnumpy()
+    except Exception:  # noqa: BLE001 - decord's RuntimeError on 48-px frames, as before
+        pass
+    with av.open(str(path)) as c:
+        sum(1 for p in c.demux(c.streams.video[0]) if p.size)
+    with av.open(str(path)) as c:
+        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+
+
+def _read_rows(tmp: Path, quick: bool) -> list[dict]:
+    from mmlkit.data.synthetic.presets import clip_rng, get_preset
+    from mmlkit.data.synthetic.render import render_clip
+    from mmlkit.data.video import read_all_frames
+
+    P = get_preset("default")
+    paths = []
+    for i in range(4 if quick else 16):
+        frames = render_clip(i % len(P.classes), clip_rng(0, "train", i), P)
+        paths.append(_write_webm(tmp / f"bench_{i}.webm", frames, fps=P.fps))
+    n_frames = sum(len(read_all_frames(p)) for p in paths)
+    for p in paths:
+        assert np.array_equal(_read_all_before(p), read_all_frames(p)), p  # same pixels, or the row is void
+    sec = {name: _timed(lambda fn=fn: [fn(p) for p in paths], 0.3 if quick else 2.0)
+           for name, fn in (("before", _read_all_before), ("now", read_all_frames))}
+    note = (f"{len(paths)} default-benchmark clips ({P.width} px, {n_frames} frames), read whole as the "
+            f"flow extractor does; the same pixels both ways")
+    return [{"name": f"read a benchmark clip, {k} (read_all_frames)", "value": n_frames / v, "unit": "frames/s",
+             "notes": note} for k, v in sec.items()] + [
+        {"name": "read a benchmark clip, now / before", "value": sec["before"] / sec["now"], "unit": "x",
+         "notes": "ratio of the two rows above, measured in this run"}]
+
+
 def rows(quick: bool) -> list[dict]:
     out = _flow_rows(quick)
     with tempfile.TemporaryDirectory(prefix="bench_flow_") as tmp:
         out += _decode_rows(Path(tmp), quick)
+        out += _read_rows(Path(tmp), quick)
         out += _extract_rows(Path(tmp), quick)
     for r in out:
         r["group"] = "flow"

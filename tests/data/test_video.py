@@ -51,6 +51,22 @@ def test_backends_agree(tmp_path, moving_square, write_video):
     assert np.abs(a.astype(int) - b).max() <= 3  # same decoder, maybe another colour conversion
 
 
+@pytest.mark.parametrize("size", [32, 48])
+def test_read_all_frames_is_pyav_per_frame_conversion(tmp_path, moving_square, write_video, size):
+    """One swscale context per video (``_rgb24_converter``) gives the pixels of a fresh context
+    per frame (``to_ndarray(format="rgb24")``), and ``auto`` reads whole videos with PyAV:
+    48 px is a size decord 0.6.0 fails on after decoding (the default benchmark renders there)."""
+    import av
+
+    path = write_video(tmp_path / "1.webm", moving_square(size=size))
+    with av.open(str(path)) as c:
+        per_frame = np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+    assert per_frame.shape == (12, size, size, 3)
+    for backend in ("auto", "pyav"):
+        assert np.array_equal(read_all_frames(path, backend), per_frame)
+    assert np.array_equal(open_video(path, "pyav").get(np.array([1, 7])), per_frame[[1, 7]])
+
+
 def test_mp4_h264(tmp_path, moving_square, write_video):
     import av
 
