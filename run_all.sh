@@ -29,10 +29,23 @@ PYTHON=${PYTHON:-python3}
 
 log() { printf '[run_all %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# Refuse early, with the figures, when the disk cannot hold what comes next: pip's own
+# "[Errno 28] No space left on device" comes minutes in, halfway through an install.
+need_disk() {  # need_disk FOLDER GIB WHAT
+  local avail_kb
+  avail_kb=$(df -Pk "$1" 2>/dev/null | awk 'NR == 2 {print $4}')
+  if [ -n "$avail_kb" ] && [ "$avail_kb" -lt $(( $2 * 1024 * 1024 )) ]; then
+    log "error: $3 needs about $2 GiB free on the disk of $1; $(( avail_kb / 1024 )) MiB are free there. Free some space and rerun."
+    exit 1
+  fi
+}
+
 ensure_venv() {
   if [ -x "$PY" ] && "$PY" -c "import mmlkit, torch, torchvision, cv2, papermill, nbval, sphinx, myst_nb, furo, playwright" 2>/dev/null; then
     return 0
   fi
+  # 6.8 GiB installed (torch 2.14.1 is a CUDA build on x86_64), plus pip's unpacking
+  need_disk "$ROOT" 8 "creating $VENV"
   log "creating $VENV (torch==2.14.1, torchvision==0.29.1 and the project's dependencies; a few minutes)"
   [ -x "$PY" ] || "$PYTHON" -m venv "$VENV"
   "$PY" -m pip install -q --upgrade pip

@@ -147,3 +147,21 @@ def test_run_all_forwards_every_option_to_reproduce(tmp_path):
     assert argv[:2] == ["-m", "mmlkit.results.reproduce"]
     assert argv[2:] == ["--profile", "default", "--seeds", "0,1", "--only", "01_baselines_and_ensembles",
                         "--only", "03_ml_vs_mml", "--synth-seed", "1"]
+
+
+def test_run_all_refuses_a_full_disk_before_installing(tmp_path):
+    """Without ``.venv`` on a disk with too little room, ``./run_all.sh`` stops at once with the
+    figures (a CI run once failed minutes into pip with "[Errno 28] No space left on device")."""
+    shutil.copy(REPO / "run_all.sh", tmp_path / "run_all.sh")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake_df = bin_dir / "df"  # 500 MiB available on the repository's disk
+    fake_df.write_text("#!/bin/sh\necho 'Filesystem 1024-blocks Used Available Capacity Mounted on'\n"
+                       "echo '/dev/vda 264241152 263729152 512000 100% /'\n")
+    fake_df.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    proc = subprocess.run(["bash", str(tmp_path / "run_all.sh"), "test"], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 1
+    assert "needs about 8 GiB free" in proc.stderr and "500 MiB are free" in proc.stderr, proc.stderr
+    assert not (tmp_path / ".venv").exists()  # nothing was started
