@@ -13,7 +13,7 @@ falls on both:
   the paper's model.
 
 One step = zero_grad, forward, cross-entropy, backward, SGD update on random tensors
-(:func:`mmlkit.results.host_speed.step_seconds`); the model is built by
+(:mod:`benchmarks.step_child`); the model is built by
 :func:`mmlkit.training.member.make_member`, which turns the setting on unless
 ``MMLKIT_KEEP_FREED_MEMORY=0``. Each process also prints the sha256 of its final weights: the
 setting must not change them (the rows' ``same bits`` column).
@@ -21,41 +21,11 @@ setting must not change them (the rows' ``same bits`` column).
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
-import sys
 
+from benchmarks.step_child import StepCase, measure
 from mmlkit.runtime import KEEP_FREED_MEMORY_VAR
-
-_CHILD = r"""
-import hashlib, json, statistics, torch
-from mmlkit.config import profile as profile_config
-from mmlkit.results.host_speed import step_seconds
-from mmlkit.runtime import allocator_environment
-from mmlkit.training.member import make_member
-case, t, size, batch = {case!r}, {t}, {size}, {batch}
-torch.set_num_threads(2)
-if case == "default":
-    cfg, k = profile_config("default", modalities=("RGB",), device="cpu"), 29
-else:
-    cfg, k = profile_config("paper", device="cpu", model=dict(pretrained=None),
-                            data=dict(num_segments=t, input_size=size, scale_size=size)), 174
-member = make_member(cfg, 0, "RGB", k, torch.device("cpu"))
-g = torch.Generator().manual_seed(0)
-x = torch.randn(batch, t, 3, size, size, generator=g)  # (B, T, C, H, W)
-y = torch.randint(k, (batch,), generator=g)
-member.model.train()
-torch.manual_seed(0)  # the dropout masks
-step_seconds(member.model, member.optimizer, x, y, {warmup})
-times = step_seconds(member.model, member.optimizer, x, y, {steps})
-h = hashlib.sha256()
-for name, v in sorted(member.model.state_dict().items()):
-    h.update(name.encode()); h.update(v.detach().contiguous().numpy().tobytes())
-print(json.dumps({{"median": batch / statistics.median(times), "digest": h.hexdigest(),
-                  "malloc": allocator_environment()}}))
-"""
 
 #: case -> (segments, side, batch, steps, warm-up steps), full and quick.
 _CASES = {"default": ((8, 32, 32, 30, 8), (8, 32, 32, 6, 2)),
@@ -67,11 +37,9 @@ def _measure(case: str, kept: bool, quick: bool) -> dict:
     env = {k: v for k, v in os.environ.items() if k != KEEP_FREED_MEMORY_VAR}
     if not kept:
         env[KEEP_FREED_MEMORY_VAR] = "0"
-    code = _CHILD.format(case=case, t=t, size=size, batch=batch, steps=steps, warmup=warmup)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    if out.returncode:
-        raise RuntimeError(f"{case} (kept={kept}) failed:\n{out.stderr[-2000:]}")
-    got = json.loads(out.stdout.strip().splitlines()[-1])
+    step = StepCase(model="default" if case == "default" else "tsm_r50", segments=t, size=size, batch=batch,
+                    threads=2, steps=steps, warmup=warmup)
+    got = measure(step, env)[0]
     if got["malloc"] != ("kept" if kept else "default"):
         raise RuntimeError(f"{case}: asked kept={kept}, the process ran with malloc {got['malloc']!r}")
     return got

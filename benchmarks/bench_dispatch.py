@@ -11,39 +11,16 @@ the threshold above which ``./run_all.sh`` would keep the pin an option instead 
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
-import sys
 
+from benchmarks.step_child import StepCase, measure
 from mmlkit.runtime import PINNED_DISPATCH, pinned_env
-
-_CHILD = r"""
-import json, statistics, torch
-from mmlkit.config import profile as profile_config
-from mmlkit.results.host_speed import step_seconds
-from mmlkit.training.member import make_member
-cfg = profile_config("default", modalities=("RGB",), device="cpu")
-torch.set_num_threads(cfg.threads or 2)
-member = make_member(cfg, 0, "RGB", 29, torch.device("cpu"))
-g = torch.Generator().manual_seed(0)
-b, t, s = cfg.optim.batch_size, cfg.data.num_segments, cfg.data.input_size
-x = torch.randn(b, t, 3, s, s, generator=g)  # (B, T, C, H, W), as the loader gives RGB
-y = torch.randint(29, (b,), generator=g)
-member.model.train()
-step_seconds(member.model, member.optimizer, x, y, {warmup})
-times = step_seconds(member.model, member.optimizer, x, y, {steps})
-print(json.dumps({{"median": b / statistics.median(times), "best": b / min(times),
-                  "capability": torch.backends.cpu.get_cpu_capability()}}))
-"""
 
 
 def _measure(pinned: bool, steps: int, warmup: int) -> dict:
     env = pinned_env() if pinned else {k: v for k, v in os.environ.items() if k not in PINNED_DISPATCH}
-    code = _CHILD.format(steps=steps, warmup=warmup)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return measure(StepCase(model="default", steps=steps, warmup=warmup), env)[0]
 
 
 def rows(quick: bool) -> list[dict]:

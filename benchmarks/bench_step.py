@@ -3,9 +3,9 @@
 
 One step = zero_grad, forward, cross-entropy, backward and SGD update of the default profile's
 RGB model (``resnet_tiny``, 8 segments, 32x32, batch 32) on random tensors, in train mode, as
-``mmlkit.results.host_speed.step_seconds`` times it. Variants, each in its own process (a
-library reads its dispatch settings once per process), alternating over ``rounds`` so that a
-drift of the host's speed falls on all of them:
+``mmlkit.results.host_speed.step_seconds`` times it. Variants, each in its own process
+(:mod:`benchmarks.step_child`; a library reads its dispatch settings once per process),
+alternating over ``rounds`` so that a drift of the host's speed falls on all of them:
 
 * ``fp32, 2 threads``: the path every run takes today (the baseline);
 * ``channels-last``: model and input in ``torch.channels_last`` memory format;
@@ -23,40 +23,9 @@ again; this table says whether any is worth that.
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
-import sys
 
-_CHILD = r"""
-import json, statistics, torch
-from mmlkit.config import profile as profile_config
-from mmlkit.results.host_speed import step_seconds
-from mmlkit.training.member import make_member
-variant, threads = {variant!r}, {threads}
-cfg = profile_config("default", modalities=("RGB",), device="cpu")
-torch.set_num_threads(threads)
-if variant == "onednn_off":
-    torch.backends.mkldnn.enabled = False
-member = make_member(cfg, 0, "RGB", 29, torch.device("cpu"))
-g = torch.Generator().manual_seed(0)
-b, t, s = cfg.optim.batch_size, cfg.data.num_segments, cfg.data.input_size
-x = torch.randn(b, t, 3, s, s, generator=g)  # (B, T, C, H, W), as the loader gives RGB
-y = torch.randint(29, (b,), generator=g)
-model = member.model.train()
-if variant == "channels_last":
-    model = model.to(memory_format=torch.channels_last)
-    x = x.reshape(b * t, 3, s, s).contiguous(memory_format=torch.channels_last).reshape(b, t, 3, s, s)
-if variant == "bf16":
-    fwd = model.forward
-    def forward(inp):
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            return fwd(inp).float()
-    model.forward = forward
-step_seconds(model, member.optimizer, x, y, {warmup})
-times = step_seconds(model, member.optimizer, x, y, {steps})
-print(json.dumps({{"median": b / statistics.median(times)}}))
-"""
+from benchmarks.step_child import StepCase, measure
 
 #: variant key -> (row label, threads, processes at once)
 VARIANTS: dict[str, tuple[str, int, int]] = {
@@ -72,16 +41,9 @@ VARIANTS: dict[str, tuple[str, int, int]] = {
 def _measure(variant: str, steps: int, warmup: int) -> float:
     """clips/s of ``variant`` (summed over its processes, which step at once)."""
     _, threads, procs = VARIANTS[variant]
-    code = _CHILD.format(variant=variant, threads=threads, steps=steps, warmup=warmup)
-    running = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True) for _ in range(procs)]
-    total = 0.0
-    for p in running:
-        out, err = p.communicate()
-        if p.returncode != 0:
-            raise RuntimeError(f"bench_step {variant}: the child process failed: {err.strip()[-400:]}")
-        total += json.loads(out.strip().splitlines()[-1])["median"]
-    return total
+    lever = variant if variant in ("channels_last", "bf16", "onednn_off") else "fp32"
+    case = StepCase(model="default", threads=threads, variant=lever, steps=steps, warmup=warmup)
+    return sum(r["median"] for r in measure(case, processes=procs))
 
 
 def rows(quick: bool) -> list[dict]:

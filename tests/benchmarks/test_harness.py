@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import types
 
@@ -109,10 +110,40 @@ def test_the_allocator_bench_fails_a_row_when_the_bits_differ(monkeypatch):
 
 @pytest.mark.slow
 def test_the_released_and_allocator_children_run():
-    """One real process of each bench's child script, at the quick sizes."""
+    """One real process of each bench's child, at the quick sizes."""
     from benchmarks import bench_allocator, bench_released
 
     got = bench_released._measure("released_kept", False, dict(t=2, size=64, batch=2), steps=1, warmup=0)
-    assert got["median"] > 0
+    assert got["median"] > 0 and got["malloc"] == "kept"
     got = bench_allocator._measure("default", True, quick=True)
     assert got["median"] > 0 and got["malloc"] == "kept" and len(got["digest"]) == 64
+
+
+def test_the_step_child_refuses_a_case_it_cannot_run():
+    from benchmarks.step_child import StepCase
+
+    for bad, match in ((dict(model="resnet"), "model='resnet'"), (dict(variant="fp16"), "variant='fp16'"),
+                       (dict(model="tsm_r50"), "needs segments, size and batch"),
+                       (dict(keep_memory=True), "keep_memory is for the released model"),
+                       (dict(steps=0), "steps=0")):
+        with pytest.raises(ValueError, match=re.escape(match)):
+            StepCase(**bad)
+
+
+@pytest.mark.slow
+def test_the_step_child_trains_the_same_bits_in_any_process():
+    """Two children of one case end on the same weights (what bench_allocator's "same bits"
+    column rests on), and a child's weights are those of the same case run in this process."""
+    from benchmarks.step_child import StepCase, measure
+    from benchmarks.step_child import run as run_here
+
+    case = StepCase(model="default", batch=4, steps=2, warmup=1)
+    a, b = measure(case, processes=2)
+    assert a["digest"] == b["digest"] and a["median"] > 0 and b["best"] >= b["median"]
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        assert run_here(case)["digest"] == a["digest"]
+    finally:
+        torch.set_num_threads(threads)
