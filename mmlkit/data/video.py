@@ -126,13 +126,28 @@ class _PyAVReader:
         return np.stack(frames)
 
 
+def _import_decord():
+    """decord, loaded after PyAV.
+
+    decord 0.6.0 carries its own FFmpeg 4 libraries; loaded into a process before PyAV's FFmpeg,
+    they leave PyAV unable to open its VP9 encoder ("avcodec_open2("libvpx-vp9", ...) returned
+    22"), so a notebook that had read a video could no longer generate the benchmark (nor could
+    the worker processes it forks). PyAV first, and both work.
+    """
+    import av  # noqa: F401 - the load order is the point
+
+    import decord
+
+    return decord
+
+
 class _DecordReader:
     """decord.VideoReader reading only the frames asked for (get_batch); PyAV on failure."""
 
     backend = "decord"
 
     def __init__(self, path: Path) -> None:
-        import decord
+        decord = _import_decord()
 
         self.path = path
         self._vr = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)

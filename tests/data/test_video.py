@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +67,22 @@ def test_read_all_frames_is_pyav_per_frame_conversion(tmp_path, moving_square, w
     for backend in ("auto", "pyav"):
         assert np.array_equal(read_all_frames(path, backend), per_frame)
     assert np.array_equal(open_video(path, "pyav").get(np.array([1, 7])), per_frame[[1, 7]])
+
+
+def test_reading_with_decord_leaves_the_vp9_encoder_working(tmp_path, moving_square, write_video):
+    """decord's own FFmpeg, loaded before PyAV's, broke PyAV's VP9 encoder in that process: a
+    notebook that had read a video could not generate the benchmark afterwards."""
+    pytest.importorskip("decord")
+    path = write_video(tmp_path / "1.webm", moving_square())
+    code = ("import sys, numpy as np\n"
+            "from mmlkit.data.video import open_video\n"
+            "from mmlkit.data.synthetic import encode_webm\n"
+            "frames = open_video(sys.argv[1], 'decord').get(np.arange(4))\n"
+            "encode_webm(frames, sys.argv[2])\n")
+    out = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "2.webm")], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-1500:]
+    assert len(open_video(tmp_path / "2.webm", "pyav")) == 4
 
 
 def test_mp4_h264(tmp_path, moving_square, write_video):
