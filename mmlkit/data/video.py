@@ -134,11 +134,10 @@ def _import_decord():
     22"), so a notebook that had read a video could no longer generate the benchmark (nor could
     the worker processes it forks). PyAV first, and both work.
     """
-    import av  # noqa: F401 - the load order is the point
+    import importlib
 
-    import decord
-
-    return decord
+    importlib.import_module("av")  # loaded for its side effect: the order is the point
+    return importlib.import_module("decord")
 
 
 class _DecordReader:
