@@ -35,10 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
+from mmlkit.results.store import REPO  # the package's __init__ has imported the store already
+
 
 #: The from-scratch plan of the last full run (``tools/run_costs.py``): every run each notebook
 #: uses, with its measured seconds.
-COMPUTE_PLAN = Path(__file__).resolve().parents[2] / "papers_results" / "compute.json"
+COMPUTE_PLAN = REPO / "papers_results" / "compute.json"
 
 
 def compute_plan(profile: str, path: Path | None = None) -> dict | None:
