@@ -285,7 +285,8 @@ class Study:
         from mmlkit.results.watch import PlanTracker
 
         if "plan" not in self._cache:
-            self._cache["plan"] = PlanTracker.for_notebook(self.notebook, self.results_dir, self.profile)
+            self._cache["plan"] = PlanTracker.for_notebook(self.notebook, self.results_dir, self.profile,
+                                                           runs_of=(self.seeds, self.synth_seed, self.dataset))
         if self._cache["plan"] is not None:
             summary(self._cache["plan"].trained(run.dir))
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from mmlkit.results.experiments import shown_path
 from mmlkit.results.store import REPO, default_results_dir
-from mmlkit.results.watch import Expectation, StoreWatcher, compute_plan, finished_runs
+from mmlkit.results.watch import Expectation, StoreWatcher, compute_plan, finished_runs, plan_names_these_runs
 
 NOTEBOOKS = REPO / "notebooks"
 
@@ -307,9 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     timings: dict[str, float] = {}
     # one line per finished training run, with an estimate of what is left (mmlkit.results.watch)
     compute = compute_plan(args.profile)
-    same = None if compute is None or "seeds" not in compute else (
-        list(params["seeds"]) == compute["seeds"] and params["synth_seed"] == compute.get("synth_seed", 0)
-        and params["dataset"] == "synthetic")  # the plan's run names are this invocation's
+    same = None if compute is None else plan_names_these_runs(compute, params["seeds"], params["synth_seed"],
+                                                               params["dataset"])
     watcher = StoreWatcher(results_dir, names, Expectation.from_record(record, compute), speed[0], same_runs=same)
     print(watcher.outlook(), flush=True)
     with watcher:

@@ -53,6 +53,17 @@ def compute_plan(profile: str, path: Path | None = None) -> dict | None:
     return plan if isinstance(plan, dict) and plan.get("profile", "default") == profile else None
 
 
+def plan_names_these_runs(compute: dict, seeds: Sequence[int], synth_seed: int, dataset: str) -> bool | None:
+    """Whether the plan's run names are the runs an invocation with these parameters trains: the
+    same seeds, draw of the benchmark and data set (the names hash the configs, which these
+    set). ``None`` for a plan that does not record its seeds: decided from the names trained
+    (:meth:`Expectation.runs_left`)."""
+    if "seeds" not in compute:
+        return None
+    return (list(seeds) == list(compute["seeds"]) and int(synth_seed) == int(compute.get("synth_seed", 0))
+            and dataset == "synthetic")
+
+
 def finished_runs(results_dir: str | Path) -> set[str]:
     """The run folders of a store whose training finished (they hold ``done.json``)."""
     return {p.parent.name for p in (Path(results_dir) / "runs").glob("*/done.json")}
@@ -280,21 +291,27 @@ class PlanTracker:
         notebook: the notebook's name in the plan (``01_baselines_and_ensembles``).
         results_dir: the store the kernel trains into.
         compute: ``compute.json`` (:func:`compute_plan`).
+        same_runs: whether the kernel trains the plan's very runs (:func:`plan_names_these_runs`).
     """
 
-    def __init__(self, notebook: str, results_dir: str | Path, compute: dict) -> None:
-        self.notebook, self.results_dir = notebook, Path(results_dir)
+    def __init__(self, notebook: str, results_dir: str | Path, compute: dict, same_runs: bool | None = None) -> None:
+        self.notebook, self.results_dir, self.same_runs = notebook, Path(results_dir), same_runs
         self.expectation = Expectation(**plan_fields(compute))
         self.plan_train_s = {r["run"]: float(r["train_s"]) for r in compute.get("runs") or ()}
         self.runs: list[str] = []
         self.pace = [0.0, 0.0]  # this kernel's training seconds, the plan's, over the planned runs trained
 
     @classmethod
-    def for_notebook(cls, notebook: str, results_dir: str | Path, profile: str,
-                     path: Path | None = None) -> "PlanTracker | None":
-        """A tracker when the plan of ``profile`` (:func:`compute_plan`) knows ``notebook``, else ``None``."""
+    def for_notebook(cls, notebook: str, results_dir: str | Path, profile: str, path: Path | None = None,
+                     runs_of: tuple[Sequence[int], int, str] | None = None) -> "PlanTracker | None":
+        """A tracker when the plan of ``profile`` (:func:`compute_plan`) knows ``notebook``, else
+        ``None``. ``runs_of``: the kernel's (seeds, synth_seed, dataset), which decide
+        :func:`plan_names_these_runs` as ``./run_all.sh`` decides it; ``None``: from the names."""
         compute = compute_plan(profile, path)
-        return cls(notebook, results_dir, compute) if compute and notebook in (compute.get("notebooks") or {}) else None
+        if not compute or notebook not in (compute.get("notebooks") or {}):
+            return None
+        same = None if runs_of is None else plan_names_these_runs(compute, *runs_of)
+        return cls(notebook, results_dir, compute, same)
 
     def trained(self, run_dir: Path) -> str:
         """Count the run just trained in ``run_dir``; returns the line (see the class docstring)."""
@@ -302,7 +319,8 @@ class PlanTracker:
         minutes, planned = run_summary(run_dir)["minutes"], self.plan_train_s.get(run_dir.name)
         if minutes is not None and planned:
             self.pace = [self.pace[0] + minutes * 60, self.pace[1] + planned]
-        n, seconds = self.expectation.runs_left([self.notebook], 0, finished_runs(self.results_dir), self.runs)
+        n, seconds = self.expectation.runs_left([self.notebook], 0, finished_runs(self.results_dir), self.runs,
+                                                self.same_runs)
         pace = self.pace[0] / self.pace[1] if self.pace[1] else 1.0
         return (f"{self.notebook}: about {runs_text(n)} to do, "
                 f"about {format_minutes(seconds * pace / 60)} left (the last full run's plan)")

@@ -179,3 +179,24 @@ def test_a_study_that_names_its_notebook_prints_the_line_after_each_run_it_train
     quiet = Study(profile="default", results_dir=str(tmp_path / "other"))  # no notebook named: no line
     quiet.run(cfg)
     assert "[mmlkit] 01:" not in capsys.readouterr().out
+
+
+def test_a_kernel_and_run_all_decide_alike_whether_the_plan_names_their_runs(tmp_path):
+    """A kernel with other seeds than the plan's counts from the plan's size, as ``./run_all.sh``
+    does, even when its first run's name is in the plan (seed 0 of both)."""
+    plan = tmp_path / "compute.json"
+    plan.write_text(json.dumps({**COMPUTE, "seeds": [0, 1, 2], "synth_seed": 0}))
+    compute = json.loads(plan.read_text())
+    assert watch.plan_names_these_runs(compute, (0, 1, 2), 0, "synthetic") is True
+    assert watch.plan_names_these_runs(compute, (0,), 0, "synthetic") is False
+    assert watch.plan_names_these_runs(compute, (0, 1, 2), 1, "synthetic") is False
+    assert watch.plan_names_these_runs(compute, (0, 1, 2), 0, "somethingv2") is False
+    assert watch.plan_names_these_runs(COMPUTE, (0,), 0, "synthetic") is None  # a plan without its seeds
+    _finish(tmp_path, "c")  # stored before
+    same = watch.PlanTracker.for_notebook("03", tmp_path, "default", plan, runs_of=((0, 1, 2), 0, "synthetic"))
+    other = watch.PlanTracker.for_notebook("03", tmp_path, "default", plan, runs_of=((0,), 0, "synthetic"))
+    assert same.same_runs is True and other.same_runs is False
+    d = _finish(tmp_path, "d")
+    # the plan's runs: the store's c is not to do; another study's: 3 planned less the one it trained
+    assert same.trained(d).startswith("03: about 1 run to do")
+    assert other.trained(d).startswith("03: about 2 runs to do")
