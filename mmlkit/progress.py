@@ -58,7 +58,16 @@ def mode() -> str:
 def bar(iterable: Iterable | None = None, enabled: bool = True, **kwargs: Any):
     """A tqdm bar in ``bars`` mode, a silent one otherwise (same interface: iterate, update,
     set_postfix, close). ``kwargs`` go to tqdm (desc, total, unit, leave, ...)."""
-    from tqdm.auto import tqdm
+    import warnings
+
+    from tqdm.std import TqdmExperimentalWarning
+
+    # tqdm.auto, but without its asyncio mixin: that one calls iter() on the iterable when the
+    # bar is made and iterates it again when the bar is read, so every DataLoader started an
+    # iterator nobody read (with workers: their processes, started and dropped every epoch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=TqdmExperimentalWarning)
+        from tqdm.autonotebook import tqdm
 
     return tqdm(iterable, disable=not (enabled and mode() == "bars"), **kwargs)
 

@@ -7,7 +7,7 @@ every modality, and each modality is normalised to its network layout.
 Determinism: item ``i`` of epoch ``e`` uses only ``np.random.default_rng([seed, e, i])`` (and,
 when it had to skip unreadable videos, ``default_rng([seed, e, i, attempt])`` for the attempt
 that succeeded), so the clip does not depend on the number of loader workers, their order or
-the process; :func:`make_loader` orders items from ``torch.Generator`` seeded by ``(seed, epoch)``.
+the process; :func:`make_loader` orders items by :class:`EpochOrder` of ``(seed, epoch)``.
 
 Unreadable videos: when the source raises :class:`~mmlkit.errors.DataError` (which includes
 :class:`~mmlkit.errors.VideoDecodeError`) for the video of item ``i``, a training dataset takes
@@ -238,22 +238,50 @@ def loader_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(2, np.uint64)[0] >> np.uint64(1))
 
 
+class EpochOrder(torch.utils.data.Sampler[int]):
+    """The training order of ``(seed, epoch)``: a permutation of ``range(n)``, the same every
+    time it is iterated, in any process and whatever the DataLoader does around it.
+
+    ``torch.randperm(n)`` from a generator seeded with :func:`loader_seed`, after two 64-bit
+    draws from that generator. The two draws are history, kept so that every stored run keeps its
+    bits: until 0.3 the order came from the DataLoader's own generator, from which each new
+    iterator first drew its workers' base seed, and the progress bar (``tqdm.auto``) made one
+    iterator more than it read. With worker processes the dropped iterator had already drawn
+    the permutation to prefetch, so the worker path trained on another order than the
+    in-process one; owned here, the order is one.
+    """
+
+    def __init__(self, n: int, seed: int, epoch: int) -> None:
+        self.n, self.seed, self.epoch = int(n), int(seed), int(epoch)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        g = torch.Generator()
+        g.manual_seed(loader_seed(self.seed, self.epoch))
+        for _ in range(2):  # the two base seeds the orders of runs before 0.3 came after
+            torch.empty((), dtype=torch.int64).random_(generator=g)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+
 def make_loader(dataset: ClipDataset, batch_size: int, shuffle: bool, seed: int, epoch: int,
                 workers: int, drop_last: bool) -> DataLoader:
-    """A DataLoader with a deterministic order for ``(seed, epoch)``; sets the dataset's epoch.
+    """A DataLoader in the order :class:`EpochOrder` gives ``(seed, epoch)`` (``shuffle``; else
+    the dataset's order); sets the dataset's epoch.
 
-    Batches are :func:`collate` dicts. Build a new loader every epoch (workers are not
-    persistent, so each epoch's workers see the new epoch). Aggregate unreadable videos with
-    ``dataset.skipped.update(batch["skipped"])``.
+    Batches are :func:`collate` dicts, the same with ``workers`` processes as in this one. Build a
+    new loader every epoch (workers are not persistent, so each epoch's workers see the new
+    epoch). Aggregate unreadable videos with ``dataset.skipped.update(batch["skipped"])``.
     """
     if batch_size < 1 or workers < 0:
         raise ValueError(f"batch_size={batch_size} must be >= 1 and workers={workers} >= 0")
     if hasattr(dataset, "set_epoch"):
         dataset.set_epoch(epoch)
-    gen = torch.Generator()
+    gen = torch.Generator()  # the workers' base seed (their items draw from default_rng([seed, epoch, i]))
     gen.manual_seed(loader_seed(seed, epoch))
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
-                      drop_last=drop_last, collate_fn=collate, generator=gen,
+    order = EpochOrder(len(dataset), seed, epoch) if shuffle else None
+    return DataLoader(dataset, batch_size=batch_size, sampler=order, num_workers=workers, drop_last=drop_last, collate_fn=collate, generator=gen,
                       persistent_workers=False, pin_memory=False)
 
 

@@ -137,6 +137,34 @@ def test_loader_same_batches_whatever_the_workers(root):
     assert len(firsts) > 1                                  # and other epochs give other orders
 
 
+def _order_of_the_stored_runs(n: int, seed: int, epoch: int) -> list[int]:
+    """What every run before 0.3 was trained in: the DataLoader's generator, seeded with
+    loader_seed, gave two workers' base seeds (the bar's dropped iterator, then the read one),
+    then RandomSampler's permutation. Written from torch's DataLoader, not from EpochOrder."""
+    g = torch.Generator()
+    g.manual_seed(int(np.random.SeedSequence([seed, epoch]).generate_state(2, np.uint64)[0] >> np.uint64(1)))
+    torch.empty((), dtype=torch.int64).random_(generator=g)
+    torch.empty((), dtype=torch.int64).random_(generator=g)
+    return torch.randperm(n, generator=g).tolist()
+
+
+def test_the_order_is_the_stored_runs_in_every_path(root):
+    """Read through the progress bar, as the training loop reads it, with and without a worker
+    process: one order, that of the stored runs. (``tqdm.auto`` made an iterator it never read;
+    a worker's had drawn the permutation already, so the worker path trained another order.)"""
+    from mmlkit.progress import bar
+
+    ds = DS.build_dataset(cfg(root, sample="random"), "train", ("RGB",), True, seed=1)
+    for epoch in (0, 3):
+        want = _order_of_the_stored_runs(len(ds), 1, epoch)
+        for workers in (0, 1):
+            for wrap in (False, True):
+                loader = DS.make_loader(ds, 2, True, 1, epoch, workers, drop_last=False)
+                got = torch.cat([b["index"] for b in (bar(loader, enabled=False, total=len(loader)) if wrap
+                                                      else loader)]).tolist()
+                assert got == want, (epoch, workers, wrap)
+
+
 def test_unreadable_video_is_skipped_and_reported(root):
     (root / "packed" / "flow" / "3.npy").write_bytes(b"not a npy file")
     ds = DS.build_dataset(cfg(root), "train", ("RGB", "Flow"), True, seed=0)
