@@ -3,9 +3,10 @@
 A rerun of `./run_all.sh` reuses every run already in the results store, so its wall time says
 little about a fresh machine. This tool replays every notebook's analysis against the store with
 training forbidden, collects the runs each one uses (a run is counted once, for the first
-notebook in run order that needs it), and sums each run's training time (the larger of what
-`run.json` recorded and the sum of its logged epoch times: before 2026-12-02 a run that was
-interrupted and resumed recorded only its last part) and scoring time, plus the image stand-in's. It writes
+notebook in run order that needs it), and sums each run's training time
+(`mmlkit.results.store.training_seconds`: a quiet retraining's when `tools/retime.py` recorded
+one, else the larger of what `run.json` recorded and the sum of its logged epoch times) and
+scoring time, plus the image stand-in's. It writes
 `papers_results/compute.{json,md}`; `compute.json` also lists every run each notebook uses, the
 plan from which `./run_all.sh` counts the runs still to do (`mmlkit.results.watch`).
 
@@ -31,14 +32,6 @@ from mmlkit.results.tables import to_markdown
 from mmlkit.results.when_mml_helps import when_mml_helps
 
 OUT = Path(__file__).resolve().parents[1] / "papers_results"
-
-
-def epoch_seconds(run_dir: Path) -> float:
-    """The sum of the epochs' own times in the run's log (``seconds``: one cohort epoch, shared by
-    its models' logs). Unlike ``run.json``'s ``train_s`` of runs stored before 2026-12-02, it keeps
-    the epochs of a run that was interrupted and resumed."""
-    logs = sorted(run_dir.glob("log_model0_*.csv"))
-    return float(pd.read_csv(logs[0])["seconds"].sum()) if logs else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         info = json.loads((Path(d) / "run.json").read_text())
         t = info.get("timings", {})
         recorded = float(t.get("train_s", 0.0))
-        rows.append({"notebook": name, "run": Path(d).name, "train_s": max(recorded, epoch_seconds(Path(d))),
-                     "recorded_train_s": recorded, "score_s": float(sum((t.get("score_s") or {}).values()))})
+        rows.append({"notebook": name, "run": Path(d).name, "train_s": store_mod.training_seconds(d),
+                     "recorded_train_s": recorded, "retimed": "retimed" in t,
+                     "score_s": float(sum((t.get("score_s") or {}).values()))})
     runs = pd.DataFrame(rows)
     image = study.pretraining()
     image_s = float(image.get("seconds", image.get("train_s", 0.0)) or 0.0)
@@ -95,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     total = (runs["train_s"].sum() + runs["score_s"].sum() + image_s) / 60
     recipe_runs = runs[runs["run"].isin({Path(d).name for d in by_step.get("mml_rgb_flow", ())})]
     recipe_min = (recipe_runs["train_s"].sum() + recipe_runs["score_s"].sum() + image_s) / 60
+    n_retimed = int(runs["retimed"].sum())
+    retimed_note = (f", or for {n_retimed} runs slowed by other work when they were, as measured when "
+                    "`tools/retime.py` trained them again to the same bits on a quiet machine") if n_retimed else ""
     OUT.mkdir(exist_ok=True)
     (OUT / "compute.json").write_text(json.dumps({"profile": args.profile, "seeds": list(study.seeds), "synth_seed": study.synth_seed,
                                                   "runs": rows, "image_stand_in_s": image_s,
@@ -106,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                                                              "min": round(recipe_min, 1)}}, indent=2))
     text = (to_markdown(per_nb) + f"\n\nImage stand-in: {image_s / 60:.1f} min. Training and scoring of the "
             f"{len(runs)} runs the notebooks use, from scratch: **{total:.1f} min** (each run's time as "
-            "measured when it was trained). The minimal recipe alone (`mml_rgb_flow`, seed 0: "
+            f"measured when it was trained{retimed_note}). The minimal recipe alone (`mml_rgb_flow`, seed 0: "
             f"{', '.join(recipe_runs['run'])}) needs **{recipe_min:.1f} min** of that, plus generating the "
             "benchmark.\n")
     (OUT / "compute.md").write_text(text)

@@ -119,6 +119,23 @@ def environment() -> dict[str, Any]:
     return env
 
 
+def training_seconds(run_dir: str | Path, retimed: bool = True) -> float:
+    """What a stored run's training cost, in seconds of wall time.
+
+    ``timings.retimed.train_s`` of ``run.json`` when the run was trained again on a quiet machine
+    to the same bits (``tools/retime.py``) and ``retimed``; otherwise the larger of ``run.json``'s
+    ``train_s`` and the sum of the epochs' own times in its log (a run stored before 2026-12-02
+    that was interrupted and resumed recorded only its last part in ``train_s``).
+    """
+    run_dir = Path(run_dir)
+    timings = (_read_json(run_dir / "run.json") or {}).get("timings") or {}
+    if retimed and (timings.get("retimed") or {}).get("train_s") is not None:
+        return float(timings["retimed"]["train_s"])
+    logs = sorted(run_dir.glob("log_model0_*.csv"))
+    epochs = float(pd.read_csv(logs[0])["seconds"].sum()) if logs else 0.0  # one cohort epoch a row
+    return max(float(timings.get("train_s", 0.0)), epochs)
+
+
 def model_names(cfg: RunConfig) -> list[str]:
     """``model{i}_{Mod}`` for each model of the cohort (training's file stems)."""
     return [model_name(i, m) for i, m in enumerate(cfg.modalities)]
