@@ -281,8 +281,8 @@ def make_loader(dataset: ClipDataset, batch_size: int, shuffle: bool, seed: int,
     gen = torch.Generator()  # the workers' base seed (their items draw from default_rng([seed, epoch, i]))
     gen.manual_seed(loader_seed(seed, epoch))
     order = EpochOrder(len(dataset), seed, epoch) if shuffle else None
-    return DataLoader(dataset, batch_size=batch_size, sampler=order, num_workers=workers, drop_last=drop_last, collate_fn=collate, generator=gen,
-                      persistent_workers=False, pin_memory=False)
+    return DataLoader(dataset, batch_size=batch_size, sampler=order, num_workers=workers, drop_last=drop_last,
+                      collate_fn=collate, generator=gen, persistent_workers=False, pin_memory=False)
 
 
 def resolve_root(data_cfg: DataConfig) -> Path:
