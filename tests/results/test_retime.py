@@ -1,6 +1,7 @@
 """tools/retime.py: a run trained again to the same bits records its quiet time; other bits leave it."""
 
 import json
+import subprocess
 
 import pytest
 import torch
@@ -34,7 +35,7 @@ def test_the_slower_runs_are_those_of_their_kind(tmp_path, load_tool):
 
 
 @pytest.mark.slow
-def test_a_run_is_retimed_only_when_it_trains_the_stored_bits(tmp_path, load_tool):
+def test_a_run_is_retimed_only_when_it_trains_the_stored_bits(tmp_path, load_tool, monkeypatch):
     tool = load_tool("retime")
     cfg = with_overrides(profile("smoke", modalities=("RGB",)), optim={"epochs": 1})
     run = load_or_run(cfg, RunStore(tmp_path / "store"), progress=False)
@@ -42,11 +43,20 @@ def test_a_run_is_retimed_only_when_it_trains_the_stored_bits(tmp_path, load_too
     retimed = json.loads((run.dir / "run.json").read_text())["timings"]["retimed"]
     assert retimed["same_bits"] is True and retimed["train_s"] > 0 and retimed["cpu"]
     assert training_seconds(run.dir) == retimed["train_s"]
-    # a stored checkpoint that the config does not train: not recorded, and the tool says so
+    # a stored checkpoint the config does not train: the retraining (here, in this process) sees it
     ckpt = torch.load(run.dir / "model0_RGB.pt", weights_only=False)
     first = next(k for k, v in ckpt["state_dict"].items() if v.is_floating_point())
     ckpt["state_dict"][first] += 1
     torch.save(ckpt, run.dir / "model0_RGB.pt")
+    threads = torch.get_num_threads()
+    try:
+        assert tool.retrain(run.dir)["same_bits"] is False
+    finally:
+        torch.set_num_threads(threads)
+    # and then nothing is recorded, and the tool says so (the child's answer stands in for it)
     before = (run.dir / "run.json").read_text()
+    answer = json.dumps({"train_s": 1.0, "same_bits": False, "cpu_capability": "AVX2"})
+    monkeypatch.setattr(tool.subprocess, "run",
+                        lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout=answer + "\n", stderr=""))
     assert tool.main([str(run.dir)]) == 1
     assert (run.dir / "run.json").read_text() == before
