@@ -57,8 +57,8 @@ def _rgb24_converter():
     """``frame -> uint8 (H, W, 3)`` RGB, for the frames of one video.
 
     ``frame.to_ndarray(format="rgb24")`` builds a new swscale context for every frame, which cost
-    more than decoding (0.3 ms of 0.45 ms per 48-px frame); one reformatter per video keeps its
-    context while the frame geometry stays the same. The pixels are the same (tested).
+    more than decoding the frame (48-px clips: 12 ms of a 17 ms read); one reformatter per video
+    keeps its context while the frame geometry stays the same. The pixels are the same (tested).
     """
     from av.video.reformatter import VideoReformatter
 
@@ -226,7 +226,7 @@ def read_all_frames(path: str | Path, backend: str = "auto") -> np.ndarray:
     """Every frame of a video: uint8 ``(N, H, W, 3)`` RGB. Raises VideoDecodeError.
 
     ``"auto"`` reads with PyAV here, not decord: a whole video is one sequential pass, which PyAV
-    does without building decord's index, at 3,300 frames/s against decord's 2,800 on 320x240
+    does without building decord's index, at 3,200 frames/s against decord's 2,700 on 320x240
     VP9 (``python -m benchmarks --only flow``); and decord 0.6.0 fails on some frame sizes after
     decoding (the synthetic benchmark's 48-px clips: "DECORDArrayCopyFromTo: The size must
     exactly match"), which cost a second decode in PyAV. Both give the same pixels
