@@ -124,8 +124,8 @@ def training_seconds(run_dir: str | Path, retimed: bool = True) -> float:
 
     ``timings.retimed.train_s`` of ``run.json`` when the run was trained again on a quiet machine
     to the same bits (``tools/retime.py``) and ``retimed``; otherwise the larger of ``run.json``'s
-    ``train_s`` and the sum of the epochs' own times in its log (a run stored before 2026-12-02
-    that was interrupted and resumed recorded only its last part in ``train_s``).
+    ``train_s`` and the sum of the epochs' own times in its log (an interrupted and resumed run
+    of an older store recorded only its last part in ``train_s``).
     """
     run_dir = Path(run_dir)
     timings = (_read_json(run_dir / "run.json") or {}).get("timings") or {}
