@@ -66,11 +66,19 @@ def test_the_epoch_bench_splits_a_real_epoch_into_its_phases(monkeypatch, tmp_pa
     assert workers["value"] > 0 and workers["ok"] is True  # the worker path's reruns train the same weights
 
 
-@pytest.mark.slow
-def test_the_step_bench_runs_every_lever_beside_today():
+def test_the_step_bench_runs_every_lever_beside_today(monkeypatch):
+    """The rows, from stand-in speeds (a real child runs in the tests of step_child)."""
     from benchmarks import bench_step
 
+    asked = []
+
+    def fake(variant, steps, warmup):
+        asked.append(variant)
+        return 100.0 * (2 if variant == "side_by_side" else 1)
+    monkeypatch.setattr(bench_step, "_measure", fake)
     rows = {r["name"]: r for r in bench_step.rows(quick=True)}
+    assert asked == list(bench_step.VARIANTS)
+    assert rows["2 x 1 thread side by side / today"]["value"] == 2.0
     assert rows["RGB step, fp32, 2 threads (today)"]["value"] > 0
     ratios = {k: r["value"] for k, r in rows.items() if k.endswith(" / today")}
     assert set(ratios) == {f"{label} / today" for v, (label, _, _) in bench_step.VARIANTS.items() if v != "fp32"}
@@ -147,3 +155,20 @@ def test_the_step_child_trains_the_same_bits_in_any_process():
         assert run_here(case)["digest"] == a["digest"]
     finally:
         torch.set_num_threads(threads)
+
+
+def test_every_step_lever_runs():
+    """Each variant of the step child, one tiny step in this process (the settings restored)."""
+    import torch
+
+    from benchmarks.step_child import VARIANTS, StepCase
+    from benchmarks.step_child import run as run_here
+
+    threads, mkldnn = torch.get_num_threads(), torch.backends.mkldnn.enabled
+    try:
+        for variant in VARIANTS:
+            got = run_here(StepCase(model="default", batch=2, threads=1, variant=variant, steps=1, warmup=0))
+            assert got["median"] > 0 and len(got["digest"]) == 64, variant
+    finally:
+        torch.set_num_threads(threads)
+        torch.backends.mkldnn.enabled = mkldnn
