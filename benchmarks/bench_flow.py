@@ -164,9 +164,10 @@ def _read_rows(tmp: Path, quick: bool) -> list[dict]:
     for i in range(4 if quick else 16):
         frames = render_clip(i % len(P.classes), clip_rng(0, "train", i), P)
         paths.append(_write_webm(tmp / f"bench_{i}.webm", frames, fps=P.fps))
-    n_frames = sum(len(read_all_frames(p)) for p in paths)
-    for p in paths:
-        assert np.array_equal(_read_all_before(p), read_all_frames(p)), p  # same pixels, or the row is void
+    now = [read_all_frames(p) for p in paths]
+    n_frames = sum(len(frames) for frames in now)
+    for p, frames in zip(paths, now):
+        assert np.array_equal(_read_all_before(p), frames), p  # same pixels, or the row is void
     sec = {name: _timed(lambda fn=fn: [fn(p) for p in paths], 0.3 if quick else 2.0)
            for name, fn in (("before", _read_all_before), ("now", read_all_frames))}
     note = (f"{len(paths)} default-benchmark clips ({P.width} px, {n_frames} frames), read whole as the "

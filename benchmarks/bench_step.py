@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import statistics
 
+from benchmarks import step_child
 from benchmarks.step_child import StepCase, measure
 
 #: variant key -> (row label, threads, processes at once)
@@ -41,7 +42,7 @@ VARIANTS: dict[str, tuple[str, int, int]] = {
 def _measure(variant: str, steps: int, warmup: int) -> float:
     """clips/s of ``variant`` (summed over its processes, which step at once)."""
     _, threads, procs = VARIANTS[variant]
-    lever = variant if variant in ("channels_last", "bf16", "onednn_off") else "fp32"
+    lever = variant if variant in step_child.VARIANTS else "fp32"  # the thread rows step in fp32
     case = StepCase(model="default", threads=threads, variant=lever, steps=steps, warmup=warmup)
     return sum(r["median"] for r in measure(case, processes=procs))
 

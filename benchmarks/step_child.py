@@ -8,8 +8,9 @@ each measurement runs in a fresh interpreter::
 
 prints one JSON line: ``median`` and ``best`` (clips/s at the median and at the fastest of the
 timed steps), ``capability`` (ATen's CPU capability), ``malloc``
-(:func:`mmlkit.runtime.allocator_environment`) and ``digest`` (sha256 of the final weights, so
-that a setting meant to change only the speed can be checked not to change the bits).
+(:func:`mmlkit.runtime.allocator_environment`) and ``digest``
+(:func:`mmlkit.models.weights_digest` of the final weights, so that a setting meant to change
+only the speed can be checked not to change the bits).
 
 One step = zero_grad, forward, cross-entropy, backward and optimizer update on random tensors
 (:func:`mmlkit.results.host_speed.step_seconds`), in train mode, from fixed seeds.
@@ -19,7 +20,6 @@ One step = zero_grad, forward, cross-entropy, backward and optimizer update on r
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import statistics
 import subprocess
@@ -128,6 +128,7 @@ def run(case: StepCase) -> dict:
     """Build, step and time ``case`` in this process (what the child does)."""
     import torch
 
+    from mmlkit.models import weights_digest
     from mmlkit.results.host_speed import step_seconds
     from mmlkit.runtime import allocator_environment
 
@@ -154,13 +155,9 @@ def run(case: StepCase) -> dict:
     torch.manual_seed(0)  # the dropout masks
     step_seconds(model, opt, x, y, case.warmup)
     times = step_seconds(model, opt, x, y, case.steps)
-    h = hashlib.sha256()
-    for name, v in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(v.detach().contiguous().numpy().tobytes())
     return {"median": b / statistics.median(times), "best": b / min(times),
             "capability": torch.backends.cpu.get_cpu_capability(), "malloc": allocator_environment(),
-            "digest": h.hexdigest()}
+            "digest": weights_digest(model.state_dict())}
 
 
 if __name__ == "__main__":
