@@ -3,13 +3,15 @@
 #
 #   ./run_all.sh [--profile default|smoke|paper] [--seeds 0,1,2] [--dataset synthetic|somethingv2|PATH]
 #                [--data-root DIR] [--only NOTEBOOK]... [--results-dir DIR] [--device cpu|cuda]
-#                [--synth-seed S] [--pin-dispatch]
+#                [--synth-seed S] [--unpinned]
 #       Makes .venv when missing, generates the embedded benchmark (and its optical flow) when
 #       missing, runs every notebook with papermill and writes papers_results/: executed
 #       notebooks, tables (CSV + Markdown), figures (PNG) and papers_results/README.md.
 #       --synth-seed S reruns on another draw of the benchmark (into papers_results/draw-S/).
-#       --pin-dispatch runs every process on the AVX2 code paths (mmlkit.runtime.PINNED_DISPATCH), so
-#       that AVX2 and AVX-512 hosts train the same bits (tests/test_bits.py checks the pins).
+#       Every process runs on the AVX2 code paths (mmlkit.runtime.PINNED_DISPATCH), so that AVX2 and
+#       AVX-512 hosts train the same bits (tests/test_bits.py checks it), into results/<profile>-pinned.
+#       --unpinned runs on the host's own code paths instead (faster on AVX-512, other bits there),
+#       into results/<profile>; --pin-dispatch, the default, is accepted for older command lines.
 #
 #   ./run_all.sh test [pytest args...]
 #       Makes .venv when missing, then runs pytest and nbval over notebooks/ (smoke profile).
@@ -52,13 +54,16 @@ ensure_venv() {
   # constraints.txt: the exact versions behind papers_results/ (floats depend on them)
   "$PY" -m pip install -q -c constraints.txt "torch==2.14.1" "torchvision==0.29.1"
   "$PY" -m pip install -q -c constraints.txt -e ".[dev,docs,tensorboard]"
-  "$PY" -m ipykernel install --prefix "$VENV" --name mmlkit --display-name "mmlkit (.venv)" >/dev/null
+  "$PY" -m mmlkit kernels --prefix "$VENV" >/dev/null
   log "environment ready: $("$PY" -c 'import torch; print("torch", torch.__version__)')"
 }
 
+# The notebooks' kernel "mmlkit" carries the pinned dispatch; "mmlkit-unpinned" does not
+# (mmlkit.runtime.install_kernels). A .venv from before the pins gets both.
 ensure_kernel() {
-  [ -f "$VENV/share/jupyter/kernels/mmlkit/kernel.json" ] || \
-    "$PY" -m ipykernel install --prefix "$VENV" --name mmlkit --display-name "mmlkit (.venv)" >/dev/null
+  local kernels="$VENV/share/jupyter/kernels"
+  grep -q ATEN_CPU_CAPABILITY "$kernels/mmlkit/kernel.json" 2>/dev/null && [ -f "$kernels/mmlkit-unpinned/kernel.json" ] || \
+    "$PY" -m mmlkit kernels --prefix "$VENV" >/dev/null
 }
 
 run_tests() {
@@ -79,7 +84,7 @@ build_docs() {
 }
 
 run_notebooks() {
-  local profile=default seeds="" dataset="" data_root="" results="" device="" synth_seed=""
+  local profile=default seeds="" dataset="" data_root="" results="" device="" synth_seed="" pin=1
   local only=()  # --only is repeatable: each names one notebook
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -91,13 +96,16 @@ run_notebooks() {
       --results-dir) results=$2; shift 2;;
       --device) device=$2; shift 2;;
       --synth-seed) synth_seed=$2; shift 2;;
-      --pin-dispatch)  # exported before any Python starts: each library reads its variable once
-        eval "$("$PY" -c 'from mmlkit.runtime import PINNED_DISPATCH as P; print("; ".join(f"export {k}={v}" for k, v in P.items()))')"
-        shift;;
-      -h|--help) sed -n '2,15p' "$0"; exit 0;;
+      --pin-dispatch) pin=1; shift;;
+      --unpinned) pin=0; shift;;
+      -h|--help) sed -n '2,17p' "$0"; exit 0;;
       *) echo "run_all.sh: unknown option $1 (see ./run_all.sh --help)" >&2; exit 2;;
     esac
   done
+  # The pins, exported (or, --unpinned, removed) before any Python starts: each library reads its
+  # variable once. reproduce then runs the notebooks on the kernel with the same dispatch.
+  eval "$("$PY" -c 'import sys; from mmlkit.runtime import PINNED_DISPATCH as P
+print("; ".join(f"export {k}={v}" if sys.argv[1] == "1" else f"unset {k}" for k, v in P.items()))' "$pin")"
   export MPLBACKEND=Agg PYTHONHASHSEED=0
   local args=(--profile "$profile")
   [ -n "$seeds" ] && args+=(--seeds "$seeds")

@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         meta["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     except ImportError:
         pass
-    from mmlkit.results.store import _cpu_model
-    meta["cpu"] = _cpu_model()  # the host: its CPU decides every figure (AVX2 vs AVX-512)
+    from mmlkit.runtime import cpu_model
+    meta["cpu"] = cpu_model()  # the host: its CPU decides every figure (AVX2 vs AVX-512)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     blob = json.dumps({"meta": meta, "rows": rows}, indent=2)

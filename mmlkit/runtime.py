@@ -7,7 +7,8 @@ set it for the duration of their work with :func:`torch_threads`. :func:`check_d
 device this machine does not have before any work starts. The vector instructions a host has
 change the bits too (AVX-512 kernels sum in other orders than AVX2 ones): :data:`PINNED_DISPATCH`
 pins every x86-64 host to the AVX2 paths, :func:`pinned_env` launches a process with it and
-:func:`dispatch_environment` records what a process runs with. :func:`keep_freed_memory` makes
+:func:`dispatch_environment` records what a process runs with; the notebooks' Jupyter kernel
+(:data:`KERNEL`) carries the pins, :data:`KERNEL_UNPINNED` does not. :func:`keep_freed_memory` makes
 glibc's ``malloc`` keep the memory torch frees for the next step instead of handing it back to the
 kernel (the same bits, faster steps).
 """
@@ -100,6 +101,21 @@ PINNED_DISPATCH: dict[str, str] = {
 }
 
 
+def cpu_model() -> str:
+    """The CPU's model name and x86 family and model (``/proc/cpuinfo``): ``<model name> (family F
+    model M)``; hosts of one machine type differ in these, and so in speed and vector instructions."""
+    from pathlib import Path
+
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()[:30]
+    except OSError:
+        import platform
+
+        return platform.processor() or "unknown"
+    info = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in lines if ":" in line)}
+    return f"{info.get('model name', 'unknown')} (family {info.get('cpu family', '?')} model {info.get('model', '?')})"
+
+
 def dispatch_environment() -> dict[str, str | None]:
     """The CPU-dispatch settings of this process, for a run's record.
 
@@ -136,6 +152,77 @@ def pinned_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     env.update(PINNED_DISPATCH)
     return env
 
+
+
+# -- Jupyter kernels ---------------------------------------------------------------------------
+
+#: The notebooks' kernel (their metadata names it): this environment's Python with
+#: :data:`PINNED_DISPATCH` in its kernel spec's ``env``, so that JupyterLab, ``papermill`` and
+#: nbval run every notebook on the pinned code paths, as ``./run_all.sh`` does by default.
+KERNEL = "mmlkit"
+#: The same Python without the pins, on the code paths of the launching environment (the host's
+#: own unless that environment sets them): ``./run_all.sh --unpinned``. On an AVX-512 host it
+#: trains faster, and other bits.
+KERNEL_UNPINNED = "mmlkit-unpinned"
+
+
+def install_kernels(prefix: str | None = None, user: bool = False) -> dict[str, str]:
+    """Install :data:`KERNEL` and :data:`KERNEL_UNPINNED` for this Python (``python -m mmlkit
+    kernels``; ``./run_all.sh`` does it in ``.venv``). An installed kernel of the same name is
+    replaced.
+
+    Args:
+        prefix: install under ``PREFIX/share/jupyter/kernels``; default: this Python's
+            environment (``sys.prefix``, where JupyterLab and papermill of the same environment look).
+        user: install for this user (``~/.local/share/jupyter/kernels``) instead.
+
+    Returns:
+        ``{kernel name: folder of its kernel.json}``.
+    """
+    import sys
+
+    from ipykernel.kernelspec import install
+
+    if prefix is None and not user:
+        prefix = sys.prefix
+    return {KERNEL: install(kernel_name=KERNEL, display_name="mmlkit", prefix=prefix, user=user,
+                            env=dict(PINNED_DISPATCH)),
+            KERNEL_UNPINNED: install(kernel_name=KERNEL_UNPINNED, display_name="mmlkit (unpinned CPU dispatch)",
+                                     prefix=prefix, user=user)}
+
+
+def notebook_kernel(pinned: bool | None = None) -> str:
+    """The kernel that runs notebooks on the same code paths as this process.
+
+    Args:
+        pinned: whether the notebooks should run pinned; default :func:`dispatch_pinned`, so a
+            pinned ``./run_all.sh`` and its notebooks read and write one store.
+
+    Returns:
+        :data:`KERNEL` or :data:`KERNEL_UNPINNED`.
+
+    Raises:
+        ConfigError: the kernel is not installed, or its spec does not set what its name says
+            (a :data:`KERNEL` installed before the pins were its default); the message names the
+            kernel.json and the command that fixes it.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    from mmlkit.config import ConfigError
+
+    pinned = dispatch_pinned() if pinned is None else pinned
+    name = KERNEL if pinned else KERNEL_UNPINNED
+    try:
+        spec = KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        raise ConfigError(f"no Jupyter kernel named {name!r} for this Python; install mmlkit's kernels with "
+                          "`python -m mmlkit kernels` (./run_all.sh does it in .venv)") from None
+    env = spec.env or {}
+    if dispatch_pinned(env) != pinned or (not pinned and any(k in env for k in PINNED_DISPATCH)):
+        raise ConfigError(f"the Jupyter kernel {name!r} ({spec.resource_dir}/kernel.json) has env {env}, not "
+                          f"{'the pins of mmlkit.runtime.PINNED_DISPATCH' if pinned else 'an env without the pins'}; "
+                          "reinstall mmlkit's kernels with `python -m mmlkit kernels`")
+    return name
 
 # -- the allocator ---------------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ def train_digest() -> dict[str, Any]:
     Returns:
         ``digest`` (sha256 hex of the final ``state_dict``: each tensor's
         ``detach().contiguous().numpy().tobytes()``, in key order), ``torch``, ``cpu``
-        (:func:`mmlkit.results.store._cpu_model`), ``cpu_capability`` (ATen's), ``dispatch``
+        (:func:`mmlkit.runtime.cpu_model`), ``cpu_capability`` (ATen's), ``dispatch``
         (:func:`mmlkit.runtime.dispatch_environment`), ``config`` (the RunConfig's digest),
         ``ce`` (the steps' mean cross-entropy) and the run's sizes.
 
@@ -73,7 +73,7 @@ def train_digest() -> dict[str, Any]:
     import torch
 
     from mmlkit.config import profile
-    from mmlkit.results.store import _cpu_model
+    from mmlkit.runtime import cpu_model
     from mmlkit.runtime import allocator_environment, dispatch_environment, torch_threads
     from mmlkit.training.cohort import LocalComm
     from mmlkit.training.loop import train_one_epoch
@@ -93,7 +93,7 @@ def train_digest() -> dict[str, Any]:
     bad = [k for k, t in sd.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
     if bad:
         raise FloatingPointError(f"the bits run diverged: {bad[:3]} hold non-finite values after {STEPS} steps")
-    return {"digest": weights_digest(sd), "torch": torch.__version__, "cpu": _cpu_model(),
+    return {"digest": weights_digest(sd), "torch": torch.__version__, "cpu": cpu_model(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(), "dispatch": dispatch_environment(),
             "malloc": allocator_environment(),
             "config": cfg.digest(), "ce": stats["ce"], "steps": STEPS, "batch": BATCH, "segments": SEGMENTS,

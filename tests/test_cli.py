@@ -15,11 +15,11 @@ def _parse(*argv):
 
 def test_module_help_lists_subcommands():
     out = subprocess.run([sys.executable, "-m", "mmlkit", "--help"], capture_output=True, text=True, check=True).stdout
-    for cmd in ("synth", "flow", "pretrain", "train", "test", "export"):
+    for cmd in ("synth", "flow", "pretrain", "train", "test", "export", "kernels"):
         assert cmd in out
 
 
-@pytest.mark.parametrize("cmd", ["synth", "flow", "pretrain", "train", "test", "export"])
+@pytest.mark.parametrize("cmd", ["synth", "flow", "pretrain", "train", "test", "export", "kernels"])
 def test_each_subcommand_has_help(cmd, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main([cmd, "--help"])
@@ -156,3 +156,15 @@ def test_lr_steps_given_as_the_profile_has_them_give_the_same_run():
     assert a.digest() == cli.train_config(_parse("train", "synthetic", "RGB,RGB")).digest()  # the store's same run
     with pytest.raises(SystemExit):
         cli.main(["train", "synthetic", "RGB", "--lr_steps", "20.5"])
+
+
+def test_kernels_installs_the_notebooks_kernels_where_asked(tmp_path, capsys):
+    """A conda (or any) environment gets the kernel the notebooks name with one command."""
+    import json
+
+    assert cli.main(["kernels", "--prefix", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "'mmlkit'" in out and "'mmlkit-unpinned'" in out
+    spec = json.loads((tmp_path / "share/jupyter/kernels/mmlkit/kernel.json").read_text())
+    assert spec["env"]["ATEN_CPU_CAPABILITY"] == "avx2"
+    assert (tmp_path / "share/jupyter/kernels/mmlkit-unpinned/kernel.json").exists()

@@ -78,3 +78,62 @@ def test_pinned_processes_default_to_their_own_store(monkeypatch) -> None:
     for k, v in PINNED_DISPATCH.items():
         monkeypatch.setenv(k, v)
     assert default_results_dir("default") == REPO / "results" / "default-pinned"
+
+
+def _kernels_here(tmp_path, monkeypatch):
+    """Install mmlkit's kernels under ``tmp_path`` and make Jupyter look there first."""
+    from mmlkit.runtime import install_kernels
+
+    where = install_kernels(prefix=str(tmp_path))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
+    return where
+
+
+def test_the_notebooks_kernel_carries_the_pins_and_the_other_does_not(tmp_path, monkeypatch) -> None:
+    """The notebooks' kernel (their metadata names ``mmlkit``) starts every notebook pinned, in
+    JupyterLab and papermill alike; ``mmlkit-unpinned`` leaves the launching environment as it is."""
+    from mmlkit.runtime import KERNEL, KERNEL_UNPINNED, PINNED_DISPATCH, notebook_kernel
+
+    where = _kernels_here(tmp_path, monkeypatch)
+    pinned = json.loads((tmp_path / "share/jupyter/kernels/mmlkit/kernel.json").read_text())
+    unpinned = json.loads((tmp_path / "share/jupyter/kernels/mmlkit-unpinned/kernel.json").read_text())
+    assert set(where) == {KERNEL, KERNEL_UNPINNED}
+    assert pinned["env"] == PINNED_DISPATCH and pinned["argv"][0] == sys.executable
+    assert "env" not in unpinned and unpinned["argv"] == pinned["argv"]
+    assert notebook_kernel(pinned=True) == KERNEL
+    assert notebook_kernel(pinned=False) == KERNEL_UNPINNED
+    for k, v in PINNED_DISPATCH.items():  # default: this process's own dispatch
+        monkeypatch.setenv(k, v)
+    assert notebook_kernel() == KERNEL
+    monkeypatch.delenv("MKL_CBWR")
+    assert notebook_kernel() == KERNEL_UNPINNED
+
+
+def test_a_kernel_that_does_not_run_what_its_name_says_is_refused(tmp_path, monkeypatch) -> None:
+    """A ``mmlkit`` kernel installed before the pins were its default would run the notebooks
+    unpinned beside a pinned ``./run_all.sh`` (another store, other bits): refused, with the fix."""
+    from mmlkit.config import ConfigError
+    from mmlkit.runtime import notebook_kernel
+
+    _kernels_here(tmp_path, monkeypatch)
+    spec = tmp_path / "share/jupyter/kernels/mmlkit/kernel.json"
+    old = json.loads(spec.read_text())
+    del old["env"]
+    spec.write_text(json.dumps(old))
+    with pytest.raises(ConfigError, match=r"kernel 'mmlkit' \(.*kernel\.json\).*python -m mmlkit kernels"):
+        notebook_kernel(pinned=True)
+    spec = tmp_path / "share/jupyter/kernels/mmlkit-unpinned/kernel.json"
+    spec.write_text(json.dumps(dict(old, env={"ATEN_CPU_CAPABILITY": "avx2"})))  # half pinned
+    with pytest.raises(ConfigError, match="mmlkit-unpinned"):
+        notebook_kernel(pinned=False)
+
+
+def test_a_missing_kernel_names_the_command_that_installs_it(tmp_path, monkeypatch) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from mmlkit.config import ConfigError
+    from mmlkit.runtime import notebook_kernel
+
+    monkeypatch.setattr(KernelSpecManager, "kernel_dirs", property(lambda self: [str(tmp_path)]))
+    with pytest.raises(ConfigError, match="no Jupyter kernel named 'mmlkit-unpinned'.*python -m mmlkit kernels"):
+        notebook_kernel(pinned=False)

@@ -101,7 +101,7 @@ def retrain(run_dir: Path) -> dict:
 def retime(run_dir: Path) -> dict:
     """Retrain ``run_dir`` in a process of its own with the run's dispatch; write
     ``timings.retimed`` when the bits agree. Returns what the child measured."""
-    from mmlkit.results.store import _cpu_model
+    from mmlkit.runtime import cpu_model
 
     if not (run_dir / "done.json").is_file():
         raise SystemExit(f"retime: {run_dir} is not a finished run (no done.json)")
@@ -112,7 +112,7 @@ def retime(run_dir: Path) -> dict:
     got = json.loads(out.stdout.strip().splitlines()[-1])
     if got["same_bits"]:
         info = _read(run_dir / "run.json")
-        info.setdefault("timings", {})["retimed"] = {**got, "date": time.strftime("%Y-%m-%d"), "cpu": _cpu_model()}
+        info.setdefault("timings", {})["retimed"] = {**got, "date": time.strftime("%Y-%m-%d"), "cpu": cpu_model()}
         from mmlkit.fileio import write_json
 
         write_json(run_dir / "run.json", info)

@@ -9,6 +9,7 @@ Subcommands::
     train     train one model or a mutually learning cohort (the released code's flags)
     test      multi-view testing and ensembles (the released test script's flags)
     export    export one trained model for inference (.pt2, ONNX, TorchScript) and check it
+    kernels   install the notebooks' Jupyter kernels (``mmlkit``: pinned CPU dispatch; ``mmlkit-unpinned``)
 
 The training and test flags keep the names and meanings of the authors' released code
 (a fork of TSM): ``python -m mmlkit train somethingv2 RGB,Flow --rank 0 --world_size 2

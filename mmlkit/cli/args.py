@@ -213,6 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="data root (the folder holding labels.json); alone, it names the data set")
     p.add_argument("--profile", choices=PROFILES, default=None,
                    help="with --dataset synthetic: the profile whose benchmark it is (default: 'default')")
+
+    p = sub.add_parser("kernels", help="install the notebooks' Jupyter kernels (pinned and unpinned CPU dispatch)",
+                       description="Install the Jupyter kernel the notebooks name, 'mmlkit' (this Python, CPU dispatch "
+                                   "pinned to the AVX2 code paths so every x86 host trains the same bits), and "
+                                   "'mmlkit-unpinned' (this Python on the host's own code paths). ./run_all.sh does it "
+                                   "in .venv; a conda or other environment runs it once.")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--prefix", default=None,
+                   help="install under PREFIX/share/jupyter/kernels (default: this Python's environment, sys.prefix)")
+    g.add_argument("--user", action="store_true", help="install for this user (~/.local/share/jupyter/kernels)")
     return ap
 
 

@@ -117,8 +117,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_kernels(args: argparse.Namespace) -> int:
+    from mmlkit.runtime import install_kernels
+
+    for name, where in install_kernels(prefix=args.prefix, user=args.user).items():
+        print(f"installed Jupyter kernel {name!r} in {where}")
+    return 0
+
+
 _COMMANDS = {"synth": _cmd_synth, "flow": _cmd_flow, "pretrain": _cmd_pretrain, "train": _cmd_train,
-             "test": _cmd_test, "export": _cmd_export}
+             "test": _cmd_test, "export": _cmd_export, "kernels": _cmd_kernels}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,9 +5,11 @@
     python -m mmlkit.results.reproduce --profile default --seeds 0,1,2
     python -m mmlkit.results.reproduce --only 03_ml_vs_mml
 
-The notebooks share one results store (``--results-dir``, default ``results/<profile>``):
-runs are content-addressed, so a rerun only trains what is missing and an interrupted
-reproduction resumes where it stopped.
+The notebooks share one results store (``--results-dir``, default ``results/<profile>-pinned``
+in a process with the pinned CPU dispatch, as ``./run_all.sh`` starts it, ``results/<profile>``
+without; :func:`mmlkit.results.store.default_results_dir`), and run on the Jupyter kernel with
+this process's dispatch (:func:`mmlkit.runtime.notebook_kernel`). Runs are content-addressed,
+so a rerun only trains what is missing and an interrupted reproduction resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import sys
 import time
 from pathlib import Path
 
+from mmlkit.config import ConfigError
 from mmlkit.results.experiments import shown_path
 from mmlkit.results.store import REPO, default_results_dir
 from mmlkit.results.watch import Expectation, StoreWatcher, compute_plan, finished_runs, plan_names_these_runs
+from mmlkit.runtime import KERNEL, dispatch_pinned, notebook_kernel
 
 NOTEBOOKS = REPO / "notebooks"
 
@@ -50,12 +54,15 @@ def notebook_names() -> list[str]:
 
 def machine_summary() -> str:
     """One line: CPU model (with family, model and torch's vector instruction set, which decide the
-    bits of every trained model), cores, memory, Python and torch versions."""
+    bits of every trained model, or the pinned code paths where this process runs on them), cores,
+    memory, Python and torch versions."""
     from mmlkit.results.store import environment
 
     env = environment()
     cpu = env.get("cpu") or platform.processor() or platform.machine()
-    if env.get("cpu_capability"):
+    if dispatch_pinned():
+        cpu = f"{cpu}, pinned to the {env.get('cpu_capability') or 'AVX2'} code paths (mmlkit.runtime.PINNED_DISPATCH)"
+    elif env.get("cpu_capability"):
         cpu = f"{cpu}, {env['cpu_capability']}"
     mem = ""
     try:
@@ -77,15 +84,16 @@ def peak_rss_gib() -> float:
     return kb / 2**20
 
 
-def run_notebook(name: str, out_dir: Path, parameters: dict) -> float:
-    """Execute one notebook with papermill into ``out_dir/notebooks``; returns seconds."""
+def run_notebook(name: str, out_dir: Path, parameters: dict, kernel: str = KERNEL) -> float:
+    """Execute one notebook with papermill into ``out_dir/notebooks`` on the Jupyter kernel
+    ``kernel`` (:func:`mmlkit.runtime.notebook_kernel`); returns seconds."""
     import papermill as pm
 
     out = out_dir / "notebooks" / f"{name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters=parameters,
-                        kernel_name="mmlkit", progress_bar=False, cwd=str(NOTEBOOKS))
+                        kernel_name=kernel, progress_bar=False, cwd=str(NOTEBOOKS))
     seconds = time.perf_counter() - t0
     portable_record(out)
     return seconds
@@ -270,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dataset", default="synthetic")
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--only", action="append", default=None, help="run only this notebook (repeatable)")
-    ap.add_argument("--results-dir", default=None, help="the runs store (default: results/<profile>)")
+    ap.add_argument("--results-dir", default=None,
+                    help="the runs store (default: results/<profile>-pinned when pinned, else results/<profile>)")
     ap.add_argument("--out", default=None,
                     help="where executed notebooks, tables and figures go (default: papers_results/)")
     ap.add_argument("--device", default="cpu")
@@ -287,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"--only: no notebook named {unknown}; known: {', '.join(names)}", file=sys.stderr)
             return 2
         names = [n for n in names if n in {o.removesuffix('.ipynb') for o in args.only}]
+    try:  # the notebooks run on this process's code paths (pinned or not), and so share its store
+        kernel = notebook_kernel()
+    except ConfigError as exc:
+        print(f"[reproduce] error: {exc}", file=sys.stderr)
+        return 2
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     default_out = REPO / "papers_results" / (f"draw-{args.synth_seed}" if args.synth_seed else "")
     out_dir = Path(args.out or default_out).resolve()
@@ -315,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         for k, name in enumerate(names):
             watcher.notebook(k)
             print(f"[reproduce] {name} ...", flush=True)
-            timings[name] = run_notebook(name, out_dir, params)
+            timings[name] = run_notebook(name, out_dir, params, kernel)
             watcher.poll()  # the notebook's last runs are counted under its name
             print(f"[reproduce] {name} done in {timings[name] / 60:.1f} min", flush=True)
     wall = time.perf_counter() - t0

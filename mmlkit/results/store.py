@@ -38,7 +38,7 @@ from mmlkit.config import EvalConfig, PretrainConfig, RunConfig, model_name
 from mmlkit.errors import MmlkitError
 from mmlkit.fileio import write_json
 from mmlkit.results.runlock import run_lock
-from mmlkit.runtime import allocator_environment, dispatch_environment, dispatch_pinned, torch_threads
+from mmlkit.runtime import allocator_environment, cpu_model, dispatch_environment, dispatch_pinned, torch_threads
 
 #: Bump when what a run folder means changes (training or scoring semantics): old runs are not reused.
 STORE_VERSION = "1"
@@ -86,16 +86,6 @@ NUMERIC_PACKAGES: tuple[str, ...] = ("numpy", "opencv-python-headless", "opencv-
                                      "av", "scipy")
 
 
-def _cpu_model() -> str:
-    """The CPU's model name and x86 family/model (``/proc/cpuinfo``), ``<model name> (family F model M)``."""
-    try:
-        info = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().splitlines()[:30] if ":" in line)
-    except OSError:
-        return platform.processor() or "unknown"
-    info = {k.strip(): v.strip() for k, v in info.items()}
-    return f"{info.get('model name', 'unknown')} (family {info.get('cpu family', '?')} model {info.get('model', '?')})"
-
-
 def environment() -> dict[str, Any]:
     """What a run's floats depend on besides its config: torch and the numeric packages'
     versions, the CPU (model and the vector instructions torch uses), CPU count, torch threads,
@@ -106,7 +96,7 @@ def environment() -> dict[str, Any]:
 
     env = {"torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
            "platform": platform.platform(), "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
-           "cpu": _cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+           "cpu": cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability()}
     env["dispatch"] = dispatch_environment()  # the CPU-dispatch pins (mmlkit.runtime.PINNED_DISPATCH)
     env["malloc"] = allocator_environment()    # freed memory kept for reuse (mmlkit.runtime.keep_freed_memory)
     for name in NUMERIC_PACKAGES:

@@ -128,25 +128,48 @@ def test_jupyterlab_serves_the_recipe_notebook(tmp_path):
             proc.kill()
 
 
-def test_run_all_forwards_every_option_to_reproduce(tmp_path):
-    """``./run_all.sh`` hands its options to ``mmlkit.results.reproduce`` unchanged, a repeated
-    ``--only`` included (a shell variable once kept only the last one)."""
+def _fake_venv(tmp_path):
+    """A copy of ``./run_all.sh`` beside a stand-in ``.venv/bin/python`` that passes ensure_venv's
+    import check, hands ``-c`` snippets to the real interpreter and, for ``-m``, records its argv
+    (``argv``) and the CPU-dispatch variables of its environment (``env``)."""
     shutil.copy(REPO / "run_all.sh", tmp_path / "run_all.sh")
     fake = tmp_path / ".venv" / "bin" / "python"
     fake.parent.mkdir(parents=True)
-    log = tmp_path / "argv"
-    # a stand-in interpreter: passes ensure_venv's import check, records what reproduce would get
-    fake.write_text(f'#!/bin/sh\n[ "$1" = "-m" ] && printf "%s\\n" "$@" > "{log}"\nexit 0\n')
+    fake.write_text(f'#!/bin/sh\n[ "$1" = "-c" ] && exec "{sys.executable}" "$@"\n'
+                    f'[ "$1" = "-m" ] && printf "%s\\n" "$@" > "{tmp_path}/argv" && '
+                    f'(env | grep -E "^(ATEN|ONEDNN|DNNL|MKL_CBWR)" | sort > "{tmp_path}/env"; true)\nexit 0\n')
     fake.chmod(0o755)
-    kernel = tmp_path / ".venv" / "share" / "jupyter" / "kernels" / "mmlkit" / "kernel.json"
-    kernel.parent.mkdir(parents=True)
-    kernel.write_text("{}")
+    from mmlkit.runtime import install_kernels
+
+    install_kernels(prefix=str(tmp_path / ".venv"))  # what ensure_kernel checks for
+
+
+def test_run_all_forwards_every_option_to_reproduce(tmp_path):
+    """``./run_all.sh`` hands its options to ``mmlkit.results.reproduce`` unchanged, a repeated
+    ``--only`` included (a shell variable once kept only the last one)."""
+    _fake_venv(tmp_path)
     subprocess.run(["bash", str(tmp_path / "run_all.sh"), "--only", "01_baselines_and_ensembles", "--only",
                     "03_ml_vs_mml", "--synth-seed", "1", "--seeds", "0,1"], check=True, capture_output=True)
-    argv = log.read_text().split()
+    argv = (tmp_path / "argv").read_text().split()
     assert argv[:2] == ["-m", "mmlkit.results.reproduce"]
     assert argv[2:] == ["--profile", "default", "--seeds", "0,1", "--only", "01_baselines_and_ensembles",
                         "--only", "03_ml_vs_mml", "--synth-seed", "1"]
+
+
+def test_run_all_pins_the_dispatch_unless_told_not_to(tmp_path):
+    """By default reproduce (and so the notebooks' kernel and its store) runs with every pin of
+    ``PINNED_DISPATCH``; ``--unpinned`` removes them, inherited ones too; ``--pin-dispatch``, the
+    old opt-in, still means pinned."""
+    from mmlkit.runtime import PINNED_DISPATCH
+
+    _fake_venv(tmp_path)
+    pins = sorted(f"{k}={v}" for k, v in PINNED_DISPATCH.items())
+    clean = {k: v for k, v in os.environ.items() if k not in PINNED_DISPATCH}
+    for flags, env, expect in (([], clean, pins), (["--pin-dispatch"], clean, pins),
+                               (["--unpinned"], {**clean, **PINNED_DISPATCH}, [])):
+        subprocess.run(["bash", str(tmp_path / "run_all.sh"), *flags], check=True, capture_output=True, env=env)
+        assert (tmp_path / "env").read_text().split() == expect, flags
+        assert "--unpinned" not in (tmp_path / "argv").read_text()  # run_all.sh's own option
 
 
 def test_run_all_refuses_a_full_disk_before_installing(tmp_path):

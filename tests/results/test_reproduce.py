@@ -83,6 +83,21 @@ def test_machine_summary_names_the_vector_instruction_set_that_decides_the_bits(
     assert environment()["cpu_capability"] in line and "family" in line
 
 
+def test_machine_summary_says_when_the_run_was_pinned(monkeypatch):
+    """A pinned run's papers_results names the pinned code paths, as ATen reports them (so a
+    process whose pins came too late would show its real ones), not the host's as if unpinned."""
+    from mmlkit.results.reproduce import machine_summary
+    from mmlkit.results.store import environment
+    from mmlkit.runtime import PINNED_DISPATCH
+
+    for k in PINNED_DISPATCH:
+        monkeypatch.delenv(k, raising=False)
+    assert "pinned" not in machine_summary()
+    for k, v in PINNED_DISPATCH.items():
+        monkeypatch.setenv(k, v)
+    assert f"pinned to the {environment()['cpu_capability']} code paths" in machine_summary()
+
+
 def test_write_readme_says_whether_the_wall_time_is_a_from_scratch_cost(tmp_path):
     scratch = write_readme(tmp_path, _record(runs_trained=3, runs_reused=0)).read_text()
     assert "trained all 3 runs, so this is the from-scratch cost" in scratch

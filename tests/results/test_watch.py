@@ -80,7 +80,7 @@ def test_reproduce_prints_a_line_per_run_its_notebooks_train(tmp_path, monkeypat
 
     store, out = tmp_path / "store", tmp_path / "out"
 
-    def fake_notebook(name, out_dir, params):  # a notebook that trains one run
+    def fake_notebook(name, out_dir, params, kernel):  # a notebook that trains one run
         _finish(store, f"RGB_s0_{name[:2]}aaaaaaaaaa")
         return 1.0
 
