@@ -70,17 +70,14 @@ def retrain(run_dir: Path) -> dict:
     every checkpoint equals the stored one."""
     import torch
 
-    from mmlkit.config import RunConfig, portable_path
+    from mmlkit.config import RunConfig, store_path
     from mmlkit.data import resolve_root
     from mmlkit.training import train
 
     store = run_dir.parent.parent
 
-    def here(path: str | None) -> str | None:  # a checkpoint of the run's own store, wherever it is now
-        rel = portable_path(path)
-        return str(store.joinpath(*rel.split("/")[1:])) if rel and rel.startswith("<store>/") else path
-
-    cfg = RunConfig.from_dict(_read(run_dir / "config.json")).with_checkpoint_paths(here)
+    # its checkpoints (tune_from, pretrained) in the run's own store, wherever that is now
+    cfg = RunConfig.from_dict(_read(run_dir / "config.json")).with_checkpoint_paths(lambda p: store_path(p, store))
     threads = (_read(run_dir / "run.json").get("env") or {}).get("threads")
     if threads:
         torch.set_num_threads(int(threads))

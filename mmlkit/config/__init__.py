@@ -26,7 +26,7 @@ from mmlkit.config.vocab import (Modality, MODALITY_SPECS, MODALITIES, NEW_LENGT
                                  EXPORT_FORMATS, DIST_TIMEOUT_S, ARCHS, ConfigError, _check, _choice,
                                  parse_modalities, model_name)
 from mmlkit.config.schema import (DataConfig, ModelConfig, OptimConfig, MutualConfig, PretrainConfig, EvalConfig,
-                                  RunConfig, portable_path)
+                                  RunConfig, portable_path, store_path)
 from mmlkit.config.profiles import (FINETUNE_EPOCHS, finetune_epochs, STAGE1_EPOCHS, stage1_epochs, scale_schedule,
                                     schedule_epochs, pretrain_profile, profile, with_overrides)
 
@@ -66,5 +66,6 @@ __all__ = [
     "scale_schedule",
     "schedule_epochs",
     "stage1_epochs",
+    "store_path",
     "with_overrides",
 ]

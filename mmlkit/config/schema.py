@@ -9,7 +9,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from mmlkit.config.vocab import (ARCHS, LR_TYPES, MUTUAL_MODES, SAMPLE_MODES, SHIFT_PLACES, SOURCES,
                                  SYNTH_PRESETS, TEST_CROPS, _check, _choice, parse_modalities)
@@ -355,3 +355,22 @@ def portable_path(path: str | None) -> str | None:
         if _STORE_FOLDER.match(f"{parts[i]}/{parts[i + 1]}"):
             return "/".join(("<store>",) + parts[i:])
     return path
+
+
+def store_path(path: str | None, store: str | Path, renamed: Mapping[str, str] | None = None) -> str | None:
+    """The inverse of :func:`portable_path`: a checkpoint path of a results store, into the store
+    ``store`` (where that store is now); any other path is returned unchanged.
+
+    Args:
+        renamed: run folder -> its new name, for a store whose runs are being renamed.
+
+    >>> store_path("/old/host/results/default/runs/RGB_s0_0123456789ab/model0_RGB.pt", "/new/results/default")
+    '/new/results/default/runs/RGB_s0_0123456789ab/model0_RGB.pt'
+    """
+    rel = portable_path(path)
+    if rel is None or not rel.startswith("<store>/"):
+        return path
+    parts = rel.split("/")[1:]
+    if renamed and parts[0] == "runs" and parts[1] in renamed:
+        parts[1] = renamed[parts[1]]
+    return str(Path(store).joinpath(*parts))

@@ -12,7 +12,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mmlkit.config import RunConfig, portable_path
+from mmlkit.config import RunConfig, portable_path, store_path
 from mmlkit.fileio import write_json
 from mmlkit.results.store import STORE_VERSION, StoreError, _read_json, _run_stem, run_hash
 
@@ -45,13 +45,7 @@ def migrate_store(store: "RunStore") -> list[tuple[str, str]]:
     renamed: dict[str, str] = {}
 
     def here(path: str | None) -> str | None:  # a store path, into this store, renamed runs followed
-        rel = portable_path(path)
-        if rel is None or not rel.startswith("<store>/"):
-            return path
-        parts = rel.split("/")[1:]
-        if parts[0] == "runs" and parts[1] in renamed:
-            parts[1] = renamed[parts[1]]
-        return str(store.root.joinpath(*parts))
+        return store_path(path, store.root, renamed)
 
     def starts_from_a_run(d: Path) -> bool:
         raw = _read_json(d / "config.json") or {}
