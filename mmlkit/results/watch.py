@@ -145,8 +145,10 @@ class Expectation:
         ``names[current]`` ran, lies outside the plan), the runs the store holds (``done``) are
         not to do. Otherwise (another draw of the benchmark, other seeds: the same work under
         other names) the plan gives the count only, less one for each run of ``trained_here``;
-        the runs the store held before are not recognised, so the count is an upper bound. Their seconds
-        count in proportion. ``None`` without a plan.
+        the runs the store held before are not recognised, so the count is an upper bound, and
+        the seconds are that count at the mean of the planned runs. Runs the store lacks count
+        at their own recorded seconds (a 3-model cohort is 9 times a short single-model run).
+        ``None`` without a plan.
         """
         if not self.plan:
             return None
@@ -156,8 +158,11 @@ class Expectation:
         outside = [r for r in trained_here if r not in everywhere]
         if same_runs is None:
             same_runs = not outside
-        n = len([r for r in left if r not in done]) if same_runs else max(0, len(left) - len(trained_here))
         mean = sum(self.run_s.get(r, 0.0) for r in left) / len(left) if left else 0.0
+        if same_runs:  # the very runs still to do, each at its own recorded seconds
+            todo = [r for r in left if r not in done]
+            return len(todo), sum(self.run_s.get(r, mean) for r in todo)
+        n = max(0, len(left) - len(trained_here))
         return n, n * mean
 
     def seconds_left(self, names: Sequence[str], current: int, elapsed_in_current: float,

@@ -119,6 +119,19 @@ def test_the_plan_counts_the_runs_the_store_does_not_hold_yet():
     assert Expectation.from_record(RECORD).runs_left(["01"], 0, set(), []) is None  # no plan
 
 
+def test_the_time_left_is_the_runs_still_to_do_not_the_plans_mean():
+    """A store that already holds the short runs has only the long ones left: their own seconds
+    count (an estimate once said 62 minutes for 28 runs where the mean hid 9-minute cohorts)."""
+    compute = {"profile": "default", "notebooks": {"04": ["short1", "short2", "short3", "cohort"]},
+               "runs": [{"run": r, "train_s": 50.0, "score_s": 10.0} for r in ("short1", "short2", "short3")]
+               + [{"run": "cohort", "train_s": 500.0, "score_s": 40.0}]}
+    exp = Expectation.from_record(RECORD, compute)
+    assert exp.runs_left(["04"], 0, {"short1", "short2", "short3"}, []) == (1, 540.0)
+    assert exp.runs_left(["04"], 0, {"cohort"}, []) == (3, 180.0)
+    # other names (another draw): the count at the plan's mean, (3 x 60 + 540) / 4 = 180 s a run
+    assert exp.runs_left(["04"], 0, set(), ["z1"], same_runs=False) == (3, 540.0)
+
+
 def test_the_watcher_counts_from_the_plan_when_there_is_one(tmp_path):
     out = io.StringIO()
     w = StoreWatcher(tmp_path, ["01", "03"], Expectation.from_record(RECORD, COMPUTE), speed=800.0, out=out)
