@@ -62,8 +62,10 @@ ensure_venv() {
 # (mmlkit.runtime.install_kernels). A .venv from before the pins gets both.
 ensure_kernel() {
   local kernels="$VENV/share/jupyter/kernels"
-  grep -q ATEN_CPU_CAPABILITY "$kernels/mmlkit/kernel.json" 2>/dev/null && [ -f "$kernels/mmlkit-unpinned/kernel.json" ] || \
+  if ! grep -q ATEN_CPU_CAPABILITY "$kernels/mmlkit/kernel.json" 2>/dev/null \
+     || [ ! -f "$kernels/mmlkit-unpinned/kernel.json" ]; then
     "$PY" -m mmlkit kernels --prefix "$VENV" >/dev/null
+  fi
 }
 
 run_tests() {
