@@ -54,18 +54,14 @@ ensure_venv() {
   # constraints.txt: the exact versions behind papers_results/ (floats depend on them)
   "$PY" -m pip install -q -c constraints.txt "torch==2.14.1" "torchvision==0.29.1"
   "$PY" -m pip install -q -c constraints.txt -e ".[dev,docs,tensorboard]"
-  "$PY" -m mmlkit kernels --prefix "$VENV" >/dev/null
   log "environment ready: $("$PY" -c 'import torch; print("torch", torch.__version__)')"
 }
 
 # The notebooks' kernel "mmlkit" carries the pinned dispatch; "mmlkit-unpinned" does not
-# (mmlkit.runtime.install_kernels). A .venv from before the pins gets both.
+# (mmlkit.runtime.install_kernels). Installed on every start (0.2 s), so a .venv from before a
+# change to them never runs the notebooks on an old spec.
 ensure_kernel() {
-  local kernels="$VENV/share/jupyter/kernels"
-  if ! grep -q ATEN_CPU_CAPABILITY "$kernels/mmlkit/kernel.json" 2>/dev/null \
-     || [ ! -f "$kernels/mmlkit-unpinned/kernel.json" ]; then
-    "$PY" -m mmlkit kernels --prefix "$VENV" >/dev/null
-  fi
+  "$PY" -m mmlkit kernels --prefix "$VENV" >/dev/null
 }
 
 run_tests() {

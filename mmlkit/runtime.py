@@ -218,7 +218,7 @@ def notebook_kernel(pinned: bool | None = None) -> str:
         raise ConfigError(f"no Jupyter kernel named {name!r} for this Python; install mmlkit's kernels with "
                           "`python -m mmlkit kernels` (./run_all.sh does it in .venv)") from None
     env = spec.env or {}
-    if dispatch_pinned(env) != pinned or (not pinned and any(k in env for k in PINNED_DISPATCH)):
+    if not (dispatch_pinned(env) if pinned else not any(k in env for k in PINNED_DISPATCH)):
         raise ConfigError(f"the Jupyter kernel {name!r} ({spec.resource_dir}/kernel.json) has env {env}, not "
                           f"{'the pins of mmlkit.runtime.PINNED_DISPATCH' if pinned else 'an env without the pins'}; "
                           "reinstall mmlkit's kernels with `python -m mmlkit kernels`")

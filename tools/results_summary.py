@@ -28,8 +28,8 @@ def summary() -> str:
     scratch = ""
     if compute.exists():
         c = json.loads(compute.read_text())
-        retimed = sum(bool(r.get("retimed")) for r in c["runs"])
-        retimed = f", {retimed} of them slowed by other work and retimed to the same bits" if retimed else ""
+        n_retimed = sum(bool(r.get("retimed")) for r in c["runs"])
+        retimed = f", {n_retimed} of them slowed by other work and retimed to the same bits" if n_retimed else ""
         scratch = (f" Training and scoring every run it uses, summed: **{c['total_min']:.1f} minutes** "
                    f"({len(c['runs'])} runs, each timed when it was trained{retimed}; `tools/run_costs.py`, "
                    "`papers_results/compute.md`).")

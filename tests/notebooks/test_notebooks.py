@@ -139,9 +139,6 @@ def _fake_venv(tmp_path):
                     f'[ "$1" = "-m" ] && printf "%s\\n" "$@" > "{tmp_path}/argv" && '
                     f'(env | grep -E "^(ATEN|ONEDNN|DNNL|MKL_CBWR)" | sort > "{tmp_path}/env"; true)\nexit 0\n')
     fake.chmod(0o755)
-    from mmlkit.runtime import install_kernels
-
-    install_kernels(prefix=str(tmp_path / ".venv"))  # what ensure_kernel checks for
 
 
 def test_run_all_forwards_every_option_to_reproduce(tmp_path):
