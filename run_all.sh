@@ -3,11 +3,13 @@
 #
 #   ./run_all.sh [--profile default|smoke|paper] [--seeds 0,1,2] [--dataset synthetic|somethingv2|PATH]
 #                [--data-root DIR] [--only NOTEBOOK]... [--results-dir DIR] [--device cpu|cuda]
-#                [--synth-seed S] [--unpinned]
+#                [--synth-seed S] [--lanes N] [--unpinned]
 #       Makes .venv when missing, generates the embedded benchmark (and its optical flow) when
 #       missing, runs every notebook with papermill and writes papers_results/: executed
 #       notebooks, tables (CSV + Markdown), figures (PNG) and papers_results/README.md.
 #       --synth-seed S reruns on another draw of the benchmark (into papers_results/draw-S/).
+#       --lanes 2 runs two notebooks at once, each run with one thread (runs of their own: their bits
+#       differ from the default's, which made papers_results/), for more runs per hour.
 #       Every process runs on the AVX2 code paths (mmlkit.runtime.PINNED_DISPATCH), so that AVX2 and
 #       AVX-512 hosts train the same bits (tests/test_bits.py checks it), into results/<profile>-pinned.
 #       --unpinned runs on the host's own code paths instead (faster on AVX-512, other bits there),
@@ -82,7 +84,7 @@ build_docs() {
 }
 
 run_notebooks() {
-  local profile=default seeds="" dataset="" data_root="" results="" device="" synth_seed="" pin=1
+  local profile=default seeds="" dataset="" data_root="" results="" device="" synth_seed="" lanes="" pin=1
   local only=()  # --only is repeatable: each names one notebook
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -94,9 +96,10 @@ run_notebooks() {
       --results-dir) results=$2; shift 2;;
       --device) device=$2; shift 2;;
       --synth-seed) synth_seed=$2; shift 2;;
+      --lanes) lanes=$2; shift 2;;
       --pin-dispatch) pin=1; shift;;
       --unpinned) pin=0; shift;;
-      -h|--help) sed -n '2,17p' "$0"; exit 0;;
+      -h|--help) sed -n '2,19p' "$0"; exit 0;;
       *) echo "run_all.sh: unknown option $1 (see ./run_all.sh --help)" >&2; exit 2;;
     esac
   done
@@ -113,6 +116,7 @@ print("; ".join(f"export {k}={v}" if sys.argv[1] == "1" else f"unset {k}" for k,
   [ -n "$results" ] && args+=(--results-dir "$results")
   [ -n "$device" ] && args+=(--device "$device")
   [ -n "$synth_seed" ] && args+=(--synth-seed "$synth_seed")
+  [ -n "$lanes" ] && args+=(--lanes "$lanes")
   "$PY" -m mmlkit.results.reproduce "${args[@]}"
 }
 

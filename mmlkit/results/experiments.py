@@ -136,6 +136,10 @@ class Study:
             (:func:`mmlkit.results.analysis.decide`): ``seeds`` are its first stage, and the
             further seeds it asks for (``seeds_upto``) are trained. Off: ``seeds`` only.
         seed_cap: the most seeds the rule may ask for (:data:`mmlkit.results.precision.SEED_CAP`).
+        threads: torch threads of every run the study trains and scores (``None``: the
+            profile's, two in the default profile). The count is part of each run's config and
+            bits: ``./run_all.sh --lanes 2`` runs two notebooks at once with one thread each,
+            into runs of their own.
         notebook: the notebook this study serves (``"01_baselines_and_ensembles"``): after each
             run it trains, a progress line (``lines`` mode: papermill, nbval) counts the runs
             still to do against the last full run's plan (:class:`mmlkit.results.watch.PlanTracker`).
@@ -151,12 +155,18 @@ class Study:
     synth_seed: int = 0
     seed_rule: bool = True
     seed_cap: int = SEED_CAP
+    threads: int | None = None
     notebook: str | None = None
     _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         seeds = self.seeds if self.seeds is not None else ((0,) if self.profile == "smoke" else (0, 1, 2))
         object.__setattr__(self, "seeds", parse_seeds(seeds))
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            from mmlkit.config import ConfigError
+
+            raise ConfigError(f"threads={self.threads!r}: give a positive integer, or None for the profile's")
         if self.results_dir is None:
             from mmlkit.results.store import default_results_dir
 
@@ -179,8 +189,10 @@ class Study:
 
     # ---------------------------------------------------------------- configurations
     def base(self) -> RunConfig:
-        """The profile's config with this study's dataset, root, device and workers."""
+        """The profile's config with this study's dataset, root, device, workers and threads."""
         cfg = profile_config(self.profile, device=self.device)
+        if self.threads is not None:
+            cfg = with_overrides(cfg, threads=self.threads)
         data: dict = {"workers": self.workers, "dataset": self.dataset, "synth_seed": int(self.synth_seed)}
         if self.data_root is not None:
             data["root"] = self.data_root
@@ -272,7 +284,7 @@ class Study:
         from mmlkit.results.store import load_or_run
 
         trains = not self.store.get(cfg).done
-        run = load_or_run(cfg, self.store, eval_plans={p: PLANS[p] for p in plans})
+        run = load_or_run(cfg, self.store, eval_plans={p: PLANS[p] for p in plans}, by=self.notebook)
         if trains:
             self._count_trained(run)
         return run

@@ -23,6 +23,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Callable, Sequence
 
 from mmlkit.config import ConfigError
 from mmlkit.results.experiments import shown_path
@@ -44,6 +45,14 @@ ORDER = (
     "mml_rgb_flow",
     "99_paper_tables",
 )
+
+
+#: Notebooks that run alone in ``--lanes`` mode: the data tour makes the benchmark and its flow,
+#: which every other notebook reads; the tables read every other notebook's runs.
+ALONE_FIRST, ALONE_LAST = ("00_data_tour",), ("99_paper_tables",)
+#: The notebook a second lane starts beside first: it trains the stage-1 models (RGB, Flow, RGBDiff
+#: from the image stand-in) that every later notebook starts from.
+LEAD = "01_baselines_and_ensembles"
 
 
 def notebook_names() -> list[str]:
@@ -84,6 +93,92 @@ def peak_rss_gib() -> float:
     return kb / 2**20
 
 
+def lane_groups(names: Sequence[str], lanes: int, minutes: dict[str, float] | None = None) -> list[list[str]]:
+    """The notebooks of ``names`` as groups run one after the other; a group's notebooks share
+    ``lanes`` lanes, each taking the next of its group when it frees.
+
+    One lane: every notebook in its own group, in run order. More: :data:`ALONE_FIRST` and
+    :data:`ALONE_LAST` in groups of their own; the others in one group, :data:`LEAD` first (the
+    models it trains are where the others start), then by ``minutes`` (the last full run's
+    minutes of training and scoring per notebook, ``compute.json``) longest first, so that the
+    lanes end together; notebooks without a figure last, in run order.
+    """
+    if lanes <= 1:
+        return [[n] for n in names]
+    minutes = minutes or {}
+    middle = [n for n in names if n not in ALONE_FIRST + ALONE_LAST]
+    middle.sort(key=lambda n: (n != LEAD, -minutes.get(n, -1.0)))  # sort is stable: run order among equals
+    groups = [[n] for n in names if n in ALONE_FIRST] + [middle] + [[n] for n in names if n in ALONE_LAST]
+    return [g for g in groups if g]
+
+
+def plan_minutes(compute: dict | None) -> dict[str, float]:
+    """Each notebook's minutes of training and scoring in ``compute.json`` (its runs, each counted
+    in the first notebook that used it)."""
+    if not compute:
+        return {}
+    seconds = {r["run"]: float(r.get("train_s", 0)) + float(r.get("score_s", 0)) for r in compute.get("runs") or ()}
+    return {n: sum(seconds.get(r, 0.0) for r in runs) / 60 for n, runs in (compute.get("notebooks") or {}).items()}
+
+
+def run_lanes(groups: Sequence[Sequence[str]], lanes: int, run_one: Callable[[str], float],
+              watcher: "StoreWatcher | None" = None) -> dict[str, float]:
+    """Run every group's notebooks with ``run_one(name) -> seconds``, ``lanes`` at a time (threads
+    of this process; each notebook runs in a kernel process of its own), group after group.
+
+    A notebook that fails stops the run: the others running finish (their runs are stored), none
+    starts after it, and its error is raised.
+
+    Returns:
+        name -> seconds, in the order the notebooks finished.
+    """
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    timings: dict[str, float] = {}
+    failed: list[str] = []
+
+    def one(name: str) -> None:
+        if failed:
+            return
+        if watcher is not None:
+            watcher.start(name)
+        print(f"[reproduce] {name} ...", flush=True)
+        try:
+            timings[name] = run_one(name)
+        except BaseException:
+            failed.append(name)
+            busy = ", ".join(n for n in (watcher.running if watcher else ()) if n != name)
+            print(f"[reproduce] {name} failed" + (f"; waiting for {busy}, which is running, then stopping"
+                                                  if busy else ""), flush=True)
+            raise
+        finally:
+            if watcher is not None:
+                watcher.finish(name)
+        print(f"[reproduce] {name} done in {timings[name] / 60:.1f} min", flush=True)
+
+    for group in groups:
+        with ThreadPoolExecutor(max_workers=max(1, min(lanes, len(group))), thread_name_prefix="lane") as pool:
+            futures = [pool.submit(one, name) for name in group]
+            wait(futures, return_when=FIRST_EXCEPTION)
+        for f in futures:  # the pool has waited for all of them; the first error is raised
+            if f.exception() is not None:
+                raise f.exception()
+    return timings
+
+
+def prepare_data(params: dict) -> Path:
+    """The data root the notebooks of ``params`` read, made here when missing (the embedded
+    benchmark and its flow: minutes, once per machine), before notebooks run side by side."""
+    from mmlkit.data import resolve_root
+    from mmlkit.results.experiments import Study
+
+    study = Study(**{k: params[k] for k in ("profile", "seeds", "dataset", "data_root", "device", "workers",
+                                            "results_dir", "synth_seed")})
+    root = resolve_root(study.base().data)
+    print(f"[reproduce] data: {shown_path(root)}", flush=True)
+    return root
+
+
 def run_notebook(name: str, out_dir: Path, parameters: dict, kernel: str = KERNEL) -> float:
     """Execute one notebook with papermill into ``out_dir/notebooks`` on the Jupyter kernel
     ``kernel`` (:func:`mmlkit.runtime.notebook_kernel`); returns seconds."""
@@ -120,15 +215,26 @@ def notebook_parameters(args: argparse.Namespace, seeds: list[int], results_dir:
     page may show them. ``results_dir`` is ``None`` where it is the profile's default store (the
     notebooks' own default), and a path inside the repository is relative to its root, which is
     where the notebooks read it from (:func:`mmlkit.results.experiments.repo_path`); a path
-    outside stays absolute.
+    outside stays absolute. ``threads`` is there only with ``--lanes`` (:func:`lane_threads`).
 
     Args:
         results_dir, out_dir: absolute paths of the runs store and of the output folder.
     """
     same = Path(results_dir).resolve() == default_results_dir(args.profile).resolve()
-    return {"profile": args.profile, "seeds": seeds, "dataset": args.dataset, "data_root": args.data_root,
-            "device": args.device, "workers": args.workers, "results_dir": None if same else shown_path(results_dir),
-            "output_dir": shown_path(out_dir), "synth_seed": args.synth_seed}
+    params = {"profile": args.profile, "seeds": seeds, "dataset": args.dataset, "data_root": args.data_root,
+              "device": args.device, "workers": args.workers,
+              "results_dir": None if same else shown_path(results_dir),
+              "output_dir": shown_path(out_dir), "synth_seed": args.synth_seed}
+    lanes = getattr(args, "lanes", 1)
+    if lanes > 1:
+        params["threads"] = lane_threads(lanes)
+    return params
+
+
+def lane_threads(lanes: int, cores: int | None = None) -> int:
+    """Torch threads per run when ``lanes`` notebooks run at once on ``cores`` (default: this
+    machine's): the cores shared out, at least one each."""
+    return max(1, (cores or os.cpu_count() or 1) // max(1, lanes))
 
 
 def _host_speed(profile: str) -> float | None:
@@ -284,10 +390,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="where executed notebooks, tables and figures go (default: papers_results/)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--lanes", type=int, default=1,
+                    help="notebooks run side by side, each run with the cores shared out (2 on a 2-core machine: "
+                         "one thread per run, so runs of their own, with other bits than one lane's)")
     ap.add_argument("--synth-seed", dest="synth_seed", type=int, default=0,
                     help="another draw of the synthetic benchmark (same image stand-in); its results go to "
                          "papers_results/draw-<S>/ unless --out is given")
     args = ap.parse_args(argv)
+    if args.lanes < 1:
+        ap.error(f"--lanes {args.lanes}: give 1 (one notebook at a time) or more")
 
     names = notebook_names()
     if args.only:
@@ -318,20 +429,24 @@ def main(argv: list[str] | None = None) -> int:
         (out_dir / PREVIOUS / "claims.csv").write_bytes(claims.read_bytes())
     speed = [_host_speed(args.profile)]
     t0 = time.perf_counter()
-    timings: dict[str, float] = {}
     # one line per finished training run, with an estimate of what is left (mmlkit.results.watch)
     compute = compute_plan(args.profile)
     same = None if compute is None else plan_names_these_runs(compute, params["seeds"], params["synth_seed"],
                                                                params["dataset"])
-    watcher = StoreWatcher(results_dir, names, Expectation.from_record(record, compute), speed[0], same_runs=same)
+    if args.lanes > 1:
+        same = False  # the plan's runs have the profile's threads, these runs their own (other names)
+    watcher = StoreWatcher(results_dir, names, Expectation.from_record(record, compute), speed[0], same_runs=same,
+                           lanes=args.lanes)
     print(watcher.outlook(), flush=True)
+    groups = lane_groups(names, args.lanes, plan_minutes(compute))
+    if args.lanes > 1 and not any(n in ALONE_FIRST for n in names):
+        prepare_data(params)  # two kernels must not both make the benchmark; the data tour, first, makes it
+    if args.lanes > 1:
+        print(f"[reproduce] {args.lanes} lanes, {params['threads']} thread(s) per run: "
+              + " | ".join(" + ".join(g) if len(g) > 1 else g[0] for g in groups), flush=True)
     with watcher:
-        for k, name in enumerate(names):
-            watcher.notebook(k)
-            print(f"[reproduce] {name} ...", flush=True)
-            timings[name] = run_notebook(name, out_dir, params, kernel)
-            watcher.poll()  # the notebook's last runs are counted under its name
-            print(f"[reproduce] {name} done in {timings[name] / 60:.1f} min", flush=True)
+        timings = run_lanes(groups, args.lanes, lambda name: run_notebook(name, out_dir, params, kernel), watcher)
+    timings = {n: timings[n] for n in names if n in timings}  # run order, as the record always had it
     wall = time.perf_counter() - t0
     speed.append(_host_speed(args.profile))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -339,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     this = {"notebooks": timings, "wall_s": wall, "peak_rss_gib": peak_rss_gib(), "machine": machine_summary(),
             "date": _dt.date.today().isoformat(), "parameters": params,
             "runs_trained": len(after - before), "runs_reused": len(before),
-            "runs_by_notebook": watcher.by_notebook,
+            "runs_by_notebook": watcher.by_notebook, "lanes": args.lanes,
             "host_train_clips_per_s": speed}
     record = add_run(record, this)
     timings_file.write_text(json.dumps(record, indent=2))

@@ -65,7 +65,11 @@ def _describe(holder: dict[str, Any] | None) -> str:
     if holder is None:
         return "another process"
     since = time.strftime("%H:%M:%S", time.localtime(float(holder.get("since", 0))))
-    return f"pid {holder['pid']} on {holder.get('host', '?')} ({holder.get('cmd', '?')}, since {since})"
+    host = holder.get("host", "?")
+    where = "this machine" if host == socket.gethostname() else host
+    if holder.get("by"):  # a notebook's kernel: its name says more than its command line
+        return f"{holder['by']} (pid {holder['pid']} on {where}, since {since})"
+    return f"pid {holder['pid']} on {where} ({holder.get('cmd', '?')}, since {since})"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -119,7 +123,7 @@ def _try_lock(path: Path, me: str, key: str, say: Callable[[str], None], name: s
 
 @contextmanager
 def run_lock(folder: str | Path, *, what: str, poll_s: float = 0.5,
-             say: Callable[[str], None] | None = None) -> Iterator[Path]:
+             say: Callable[[str], None] | None = None, by: str | None = None) -> Iterator[Path]:
     """Hold ``<folder>/.lock`` for the block, waiting while another process holds it.
 
     Args:
@@ -127,6 +131,8 @@ def run_lock(folder: str | Path, *, what: str, poll_s: float = 0.5,
         what: what the holder does there, read after "being" in a waiter's line (``"trained and scored"``).
         poll_s: seconds between tries while another process holds the lock (> 0).
         say: where the waiting, acquired and taken-over lines go (default: stderr).
+        by: who holds it, as a waiter's line names the holder (a notebook's name; default: the
+            holder's pid, host and command line).
 
     Yields:
         The lock file's path.
@@ -146,7 +152,7 @@ def run_lock(folder: str | Path, *, what: str, poll_s: float = 0.5,
     folder.mkdir(parents=True, exist_ok=True)
     path, name = folder / LOCK_NAME, f"{folder.parent.name}/{folder.name}"
     me = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": round(time.time(), 3),
-                     "cmd": _command(), "what": what}) + "\n"
+                     "cmd": _command(), "what": what, **({"by": by} if by else {})}) + "\n"
     waited_from = None
     while (fd := _try_lock(path, me, key, say, name)) is None:
         if waited_from is None:

@@ -319,7 +319,7 @@ def _default_scorer(cfg: RunConfig, checkpoint: Path, index: int, eval_cfg: Eval
 
 def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalConfig] | None = None,
                 progress: bool = True, train_fn: Callable[..., Any] | None = None,
-                scorer: Scorer | None = None) -> Run:
+                scorer: Scorer | None = None, by: str | None = None) -> Run:
     """The stored run of ``cfg``: trained (or resumed) if unfinished, scored for each plan if missing.
 
     The work is done holding the run folder's :func:`~mmlkit.results.runlock.run_lock`: a second
@@ -336,6 +336,9 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
         scorer: ``(cfg, checkpoint, index, eval_cfg, progress) -> Scores`` (default: the last
             checkpoint on the plan's split, :func:`mmlkit.data.scoring_split`, through
             :func:`mmlkit.evaluation.score_model`).
+        by: who asks (a notebook's name), kept in ``run.json`` as ``trained_by`` when this call
+            trains: ``./run_all.sh --lanes`` runs notebooks side by side and names each
+            finished run's notebook from it.
 
     Returns:
         The :class:`Run`.
@@ -346,12 +349,12 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
     """
     run = store.get(cfg)
     run.dir.mkdir(parents=True, exist_ok=True)
-    with run_lock(run.dir, what="trained and scored"):  # one process per run: a second one waits, then reads
-        return _train_and_score(run, cfg, eval_plans, progress, train_fn, scorer)
+    with run_lock(run.dir, what="trained and scored", by=by):  # one process per run: a second one waits, then reads
+        return _train_and_score(run, cfg, eval_plans, progress, train_fn, scorer, by)
 
 
 def _train_and_score(run: Run, cfg: RunConfig, eval_plans: dict[str, EvalConfig] | None, progress: bool,
-                     train_fn: Callable[..., Any] | None, scorer: Scorer | None) -> Run:
+                     train_fn: Callable[..., Any] | None, scorer: Scorer | None, by: str | None = None) -> Run:
     """:func:`load_or_run`'s work in ``run.dir``, done while holding its :func:`run_lock`."""
     stored = _read_json(run.dir / "config.json")
     if stored is not None and RunConfig.from_dict(stored).portable() != cfg.portable():
@@ -369,6 +372,9 @@ def _train_and_score(run: Run, cfg: RunConfig, eval_plans: dict[str, EvalConfig]
             # the data set first: generating the benchmark and its flow (minutes, once per
             # machine) is not this run's training time, which the compute plan sums
             resolve_root(cfg.data)
+        if by is not None:
+            info["trained_by"] = by
+            write_json(run.dir / "run.json", info)  # before done.json: a watcher reads it then
         t0 = time.perf_counter()
         try:
             train_fn(cfg, run.dir, resume=True, progress=progress)

@@ -204,26 +204,64 @@ class StoreWatcher:
         clock: ``time.perf_counter`` (injectable for tests).
         same_runs: whether this invocation trains the plan's very runs (the parameters the plan
             was made with); ``None``: judged from the runs it trains (:meth:`Expectation.runs_left`).
+        lanes: notebooks run side by side (``./run_all.sh --lanes``). Their runs have one thread
+            each, so the plan's seconds (one notebook at a time) do not time them: from the first
+            finished run on, the time left is the plan's seconds still to do at the pace measured
+            so far (wall seconds per planned second done).
     """
 
     def __init__(self, results_dir: str | Path, names: Sequence[str], expectation: Expectation | None,
                  speed: float | None, interval: float = 10.0, out: TextIO | None = None,
-                 clock: Callable[[], float] = time.perf_counter, same_runs: bool | None = None) -> None:
+                 clock: Callable[[], float] = time.perf_counter, same_runs: bool | None = None,
+                 lanes: int = 1) -> None:
         self.results_dir, self.names, self.expectation = Path(results_dir), list(names), expectation
-        self.same_runs = same_runs
+        self.same_runs, self.lanes = same_runs, lanes
         self.speed, self.interval, self.out, self.clock = speed, interval, out, clock
         self.seen = finished_runs(self.results_dir)
         self.trained: list[str] = []
         self.by_notebook: dict[str, list[str]] = {}  # notebook -> the runs trained while it ran
-        self.current, self.started = 0, clock()
+        self.finished: list[str] = []  # notebooks done, in the order they finished
+        self.running: dict[str, float] = {}  # notebook -> when it started (clock)
+        self.t0 = clock()
+        self.planned0: float | None = None  # the plan's seconds to do at the start (the lanes' pace)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def notebook(self, index: int) -> None:
-        """The runner starts ``names[index]``."""
+        """The runner starts ``names[index]`` after all notebooks before it (one at a time)."""
         with self._lock:
-            self.current, self.started = index, self.clock()
+            self.finished, self.running = list(self.names[:index]), {self.names[index]: self.clock()}
+
+    def start(self, name: str) -> None:
+        """The runner starts notebook ``name`` (beside the ones running)."""
+        with self._lock:
+            self.running[name] = self.clock()
+
+    def finish(self, name: str) -> None:
+        """Notebook ``name`` is done: a last poll counts its last runs under its name."""
+        self.poll()
+        with self._lock:
+            self.running.pop(name, None)
+            self.finished.append(name)
+
+    def _order(self) -> tuple[list[str], int]:
+        """(the notebooks: finished, running, then the rest in run order; how many finished)."""
+        first = [n for n in self.finished if n in self.names] + [n for n in self.running if n not in self.finished]
+        return first + [n for n in self.names if n not in first], len(self.finished)
+
+    def _owner(self, run: str) -> str:
+        """The notebook that trained ``run``: its ``run.json``'s ``trained_by`` where that notebook
+        is running, else the notebook started last (the one running, one at a time)."""
+        try:
+            by = json.loads((self.results_dir / "runs" / run / "run.json").read_text()).get("trained_by")
+        except (OSError, ValueError, AttributeError):
+            by = None
+        if by in self.running:
+            return by
+        if self.running:
+            return max(self.running, key=self.running.get)
+        return self.finished[-1] if self.finished else self.names[0]
 
     def poll(self) -> list[str]:
         """Print (and return) a line for each run finished since the last poll."""
@@ -234,9 +272,10 @@ class StoreWatcher:
             for name in new:
                 self.seen.add(name)
                 self.trained.append(name)
-                self.by_notebook.setdefault(self.names[self.current], []).append(name)
+                owner = self._owner(name)
+                self.by_notebook.setdefault(owner, []).append(name)
                 to_do, left = self.estimate(done)
-                lines.append(progress_line(self.names[self.current], run_summary(self.results_dir / "runs" / name),
+                lines.append(progress_line(owner, run_summary(self.results_dir / "runs" / name),
                                            len(self.trained), to_do, left))
             for line in lines:
                 print(line, file=self.out or sys.stdout, flush=True)
@@ -250,12 +289,21 @@ class StoreWatcher:
         if exp is None:
             return None, None
         scale = exp.speed / self.speed if exp.speed and self.speed else 1.0
-        planned = exp.runs_left(self.names, self.current, finished_runs(self.results_dir) if done is None else done,
-                                self.by_notebook.get(self.names[self.current], []), self.same_runs)
+        order, current = self._order()
+        here = [r for n in order[current:] for r in self.by_notebook.get(n, [])]
+        planned = exp.runs_left(order, current, finished_runs(self.results_dir) if done is None else done,
+                                here, self.same_runs)
         if planned is not None:
-            return planned[0], planned[1] * scale
+            if self.lanes == 1:
+                return planned[0], planned[1] * scale
+            if self.planned0 is None:
+                self.planned0 = planned[1]
+            done_s = self.planned0 - planned[1]
+            return planned[0], (planned[1] * (self.clock() - self.t0) / done_s if done_s > 0
+                                else planned[1] * scale)
         to_do = None if exp.runs is None else max(0, exp.runs - len(self.trained))
-        return to_do, exp.seconds_left(self.names, self.current, self.clock() - self.started, self.speed)
+        started = min(self.running.values(), default=self.t0)
+        return to_do, exp.seconds_left(order, min(current, len(order) - 1), self.clock() - started, self.speed)
 
     def outlook(self) -> str:
         """The line printed before the first notebook: the runs to do and the time, as estimated."""
@@ -264,7 +312,9 @@ class StoreWatcher:
             return "[reproduce] no earlier full run recorded: runs to do and time unknown"
         runs = "runs to do unknown" if to_do is None else f"about {runs_text(to_do)} to train"
         time_left = "time unknown" if left is None else f"about {format_minutes(left / 60)} of training and scoring"
-        return f"[reproduce] {runs}, {time_left} at this host's speed"
+        where = ("" if self.lanes == 1 else
+                 f" one notebook at a time (in {self.lanes} lanes less: estimated from the pace once runs finish)")
+        return f"[reproduce] {runs}, {time_left} at this host's speed{where}"
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

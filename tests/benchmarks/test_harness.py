@@ -172,3 +172,28 @@ def test_every_step_lever_runs():
     finally:
         torch.set_num_threads(threads)
         torch.backends.mkldnn.enabled = mkldnn
+
+
+def test_the_lanes_bench_alternates_the_order_and_reports_the_median_ratio(monkeypatch):
+    from benchmarks import bench_lanes
+
+    order, seconds = [], {False: iter([100.0, 120.0]), True: iter([70.0, 96.0])}
+
+    def fake(profile, modalities, epochs, side):
+        order.append(side)
+        return next(seconds[side])
+
+    monkeypatch.setattr(bench_lanes, "_pair", fake)
+    row = bench_lanes.pair_row("default", ("RGB", "Flow"), 6, 2)
+    assert order == [False, True, True, False]  # a drifting host biases neither layout
+    assert row["value"] == pytest.approx((0.7 + 0.8) / 2) and row["name"].startswith("2 RGB,Flow runs")
+    assert "70.0, 96.0 s" in row["notes"] and "100.0, 120.0 s" in row["notes"]
+
+
+@pytest.mark.slow
+def test_the_lanes_bench_trains_real_pairs(monkeypatch, tmp_path):
+    from benchmarks import bench_lanes
+
+    monkeypatch.setenv("MMLKIT_CACHE", str(tmp_path))
+    (row,) = bench_lanes.rows(quick=True)
+    assert row["value"] > 0 and row["unit"] == "x time"

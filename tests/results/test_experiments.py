@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmlkit.config import finetune_epochs, profile, stage1_epochs
+from mmlkit.config import ConfigError, finetune_epochs, profile, stage1_epochs
 from mmlkit.evaluation import Scores
 from mmlkit.results.analysis import compare
 from mmlkit.results.experiments import PLANS, Study
@@ -57,6 +57,12 @@ def test_threads_and_synth_seed_are_part_of_the_config(tmp_path):
     assert a.threads == 2 and a.data.synth_seed == 0 and b.data.synth_seed == 5
     assert a.digest() != b.digest()
     assert a.digest() != a.__class__.from_dict({**a.to_dict(), "threads": 1}).digest()
+    lane = Study(profile="default", results_dir=str(tmp_path), threads=1)  # ./run_all.sh --lanes 2
+    assert lane.base().threads == 1 and lane.single("RGB", 0, init="scratch").threads == 1
+    assert "threads=1" in repr(lane)
+    for bad in (0, 1.5, True, "2"):
+        with pytest.raises(ConfigError, match="threads"):
+            Study(profile="default", results_dir=str(tmp_path), threads=bad)
 
 
 def test_image_init_uses_the_image_weights_and_the_modality_stage1_schedule(study):
@@ -188,7 +194,7 @@ def test_a_relative_results_dir_is_read_from_the_repository_root_and_shown_relat
     assert default.results_dir == str(default_results_dir("smoke"))
     assert repr(default) == ("Study(profile='smoke', seeds=(0,), dataset='synthetic', data_root=None, device='cpu', "
                              f"workers=0, results_dir='results/smoke', synth_seed=0, seed_rule=True, "
-                             f"seed_cap={default.seed_cap}, notebook=None)")
+                             f"seed_cap={default.seed_cap}, threads=None, notebook=None)")
     outside = Study(profile="smoke", results_dir=str(tmp_path))
     assert outside.results_dir == str(tmp_path) and f"results_dir={str(tmp_path)!r}" in repr(outside)
     assert shown_path(REPO / "papers_results" / "draw-1") == "papers_results/draw-1" and shown_path(REPO) == "."

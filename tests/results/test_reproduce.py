@@ -180,3 +180,90 @@ def test_an_invocation_that_reruns_every_notebook_of_the_full_run_replaces_it(tm
     assert add_run({}, some) == {"full_run": some, "reruns": []}
     readme = write_readme(tmp_path, {"full_run": _record()["full_run"], "reruns": [some]}).read_text()
     assert "re-rendered `03` in 10.0 min, training 2 runs the store did not hold" in readme
+
+
+def test_lanes_run_the_data_tour_first_and_the_tables_last_the_rest_longest_first():
+    from mmlkit.results.reproduce import lane_groups, lane_threads, plan_minutes
+
+    names = ["00_data_tour", "01_baselines_and_ensembles", "02_initialisation", "03_ml_vs_mml", "05_test_sampling",
+             "mml_rgb_flow", "99_paper_tables"]
+    assert lane_groups(names, 1) == [[n] for n in names]  # one lane: run order, one at a time
+    minutes = plan_minutes({"notebooks": {"01_baselines_and_ensembles": ["a"], "02_initialisation": ["b"],
+                                          "03_ml_vs_mml": ["c", "d"], "05_test_sampling": ["e"]},
+                            "runs": [{"run": r, "train_s": 60.0 * m, "score_s": 0.0}
+                                     for r, m in zip("abcde", (39, 47, 30, 36, 9))]})
+    assert minutes["03_ml_vs_mml"] == pytest.approx(66.0)
+    assert lane_groups(names, 2, minutes) == [
+        ["00_data_tour"],
+        ["01_baselines_and_ensembles", "03_ml_vs_mml", "02_initialisation", "05_test_sampling", "mml_rgb_flow"],
+        ["99_paper_tables"]]
+    assert (lane_threads(2, cores=2), lane_threads(2, cores=16), lane_threads(4, cores=2)) == (1, 8, 1)
+
+
+def test_lanes_run_notebooks_side_by_side_and_a_failure_stops_what_has_not_started():
+    import threading
+    import time
+
+    from mmlkit.results.reproduce import run_lanes
+
+    both = threading.Barrier(2, timeout=5)  # passes only if two notebooks run at once
+    ran = []
+
+    def run_one(name):
+        ran.append(name)
+        if name in ("a", "b"):
+            both.wait()
+        if name == "c":
+            raise RuntimeError("c failed")
+        time.sleep(0.05)
+        return 1.0
+
+    assert run_lanes([["a", "b"]], 2, run_one) == {"a": 1.0, "b": 1.0}
+    ran.clear()
+    with pytest.raises(RuntimeError, match="c failed"):
+        run_lanes([["c"], ["d"]], 2, run_one)
+    assert ran == ["c"]  # the group after a failure never starts
+
+
+def test_lanes_give_the_notebooks_a_thread_count_and_record_it(tmp_path, monkeypatch):
+    import json as _json
+
+    from mmlkit.results import reproduce, watch
+
+    seen = []
+
+    def fake_notebook(name, out_dir, params, kernel):
+        seen.append((name, params.get("threads")))
+        return 1.0
+
+    monkeypatch.setattr(reproduce, "run_notebook", fake_notebook)
+    monkeypatch.setattr(watch, "COMPUTE_PLAN", tmp_path / "no-compute.json")
+    monkeypatch.setattr(reproduce, "_host_speed", lambda profile: 500.0)
+    monkeypatch.setattr(reproduce.os, "cpu_count", lambda: 2)
+    out = tmp_path / "out"
+    assert reproduce.main(["--lanes", "2", "--only", "00_data_tour", "--only", "02_initialisation",
+                           "--only", "03_ml_vs_mml", "--results-dir", str(tmp_path / "store"),
+                           "--out", str(out)]) == 0
+    assert seen[0] == ("00_data_tour", 1) and sorted(seen[1:]) == [("02_initialisation", 1), ("03_ml_vs_mml", 1)]
+    record = _json.loads((out / "timings.json").read_text())["full_run"]
+    assert record["lanes"] == 2 and record["parameters"]["threads"] == 1
+    assert list(record["notebooks"]) == ["00_data_tour", "02_initialisation", "03_ml_vs_mml"]  # run order
+    with pytest.raises(SystemExit):
+        reproduce.main(["--lanes", "0"])
+
+
+def test_lanes_make_the_data_first_when_the_data_tour_does_not(tmp_path, monkeypatch):
+    """Two kernels starting at once must not both generate the benchmark."""
+    from mmlkit.results import reproduce, watch
+
+    made, order = [], []
+    monkeypatch.setattr(reproduce, "prepare_data", lambda params: made.append(params["profile"]))
+    monkeypatch.setattr(reproduce, "run_notebook", lambda name, *a: order.append((name, list(made))) or 1.0)
+    monkeypatch.setattr(watch, "COMPUTE_PLAN", tmp_path / "no-compute.json")
+    monkeypatch.setattr(reproduce, "_host_speed", lambda profile: 500.0)
+    common = ["--results-dir", str(tmp_path / "store"), "--out", str(tmp_path / "out"), "--lanes", "2"]
+    assert reproduce.main(["--only", "02_initialisation", "--only", "03_ml_vs_mml", *common]) == 0
+    assert made == ["default"] and all(m == ["default"] for _, m in order)
+    made.clear()
+    assert reproduce.main(["--only", "00_data_tour", "--only", "03_ml_vs_mml", *common]) == 0
+    assert made == []  # the data tour runs alone first and makes it

@@ -200,3 +200,31 @@ def test_poll_s_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="poll_s=0"):
         with run_lock(tmp_path, what="trained", poll_s=0):
             pass
+
+
+@needs_flock
+def test_a_waiter_names_the_notebook_holding_the_run(tmp_path):
+    """Notebooks side by side (``./run_all.sh --lanes``) wait for each other's runs: the line
+    names the holder's notebook, and this machine rather than its host name."""
+    d = tmp_path / "runs" / "RGB_s0_aaaaaaaaaaaa"
+    inside, release, lines = threading.Event(), threading.Event(), []
+
+    def hold():
+        with run_lock(d, what="trained and scored", by="01_baselines_and_ensembles"):
+            inside.set()
+            release.wait(5)
+
+    t = threading.Thread(target=hold, daemon=True)
+    t.start()
+    assert inside.wait(5)
+    waiter = threading.Thread(target=lambda: run_lock(d, what="x", poll_s=0.05, say=lines.append).__enter__(),
+                              daemon=True)
+    waiter.start()
+    deadline = time.time() + 5
+    while not lines and time.time() < deadline:
+        time.sleep(0.02)
+    release.set()
+    t.join(5)
+    waiter.join(5)
+    assert lines[0].startswith(f"[mmlkit] runs/{d.name}: being trained and scored by 01_baselines_and_ensembles "
+                               f"(pid {os.getpid()} on this machine, since ")

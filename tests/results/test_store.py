@@ -76,6 +76,21 @@ def test_train_once_score_once(tmp_path, cfg):
         run.scores("nope")
 
 
+def test_a_run_names_the_notebook_that_trained_it(tmp_path, cfg):
+    """``run.json``'s ``trained_by`` is written before training (a watcher of notebooks running
+    side by side reads it when ``done.json`` appears), and only by the call that trains."""
+    store, seen = RunStore(tmp_path), []
+
+    def train_fn(c, out, **kw):
+        seen.append(json.loads((out / "run.json").read_text()).get("trained_by"))
+        FakeTrain()(c, out, **kw)
+
+    run = load_or_run(cfg, store, progress=False, train_fn=train_fn, scorer=FakeScorer(), by="03_ml_vs_mml")
+    assert seen == ["03_ml_vs_mml"] and run.info["trained_by"] == "03_ml_vs_mml"
+    load_or_run(cfg, store, progress=False, train_fn=train_fn, scorer=FakeScorer(), by="mml_rgb_flow")
+    assert run.info["trained_by"] == "03_ml_vs_mml"  # read, not trained, by the second asker
+
+
 def test_resume_after_interruption(tmp_path, cfg):
     store, tr = RunStore(tmp_path), FakeTrain(fail_first=True)
     with pytest.raises(KeyboardInterrupt):

@@ -213,3 +213,43 @@ def test_a_kernel_and_run_all_decide_alike_whether_the_plan_names_their_runs(tmp
     # the plan's runs: the store's c is not to do; another study's: 3 planned less the one it trained
     assert same.trained(d).startswith("03: about 1 run to do")
     assert other.trained(d).startswith("03: about 2 runs to do")
+
+
+def test_side_by_side_notebooks_each_count_the_runs_they_trained(tmp_path):
+    """Two notebooks running at once (``--lanes``): each finished run goes to the notebook its
+    ``run.json`` names (``trained_by``), not to the one that started last."""
+    out, now = io.StringIO(), [0.0]
+    w = StoreWatcher(tmp_path, ["00", "01", "02"], Expectation.from_record(RECORD), speed=400.0, out=out,
+                     clock=lambda: now[0], lanes=2)
+    w.start("01")
+    now[0] = 10.0
+    w.start("02")
+    d = _finish(tmp_path, "RGB_s0_aaaaaaaaaaaa", mtime=1e9)
+    (d / "run.json").write_text(json.dumps({"timings": {"train_s": 90.0}, "trained_by": "01"}))
+    d = _finish(tmp_path, "Flow_s0_bbbbbbbbbbbb", mtime=2e9)
+    (d / "run.json").write_text(json.dumps({"timings": {"train_s": 90.0}, "trained_by": "02"}))
+    _finish(tmp_path, "RGBDiff_s0_cccccccccccc", mtime=3e9)  # no trained_by: the notebook started last
+    now[0] = 30.0
+    lines = w.poll()
+    assert [l.split(":")[0] for l in lines] == ["[reproduce] 01", "[reproduce] 02", "[reproduce] 02"]
+    assert w.by_notebook == {"01": ["RGB_s0_aaaaaaaaaaaa"], "02": ["Flow_s0_bbbbbbbbbbbb", "RGBDiff_s0_cccccccccccc"]}
+    w.finish("01")
+    _finish(tmp_path, "RGB_s1_dddddddddddd", mtime=4e9)
+    assert w.poll()[0].startswith("[reproduce] 02: trained RGB_s1_dddddddddddd")  # 01 is done: not its run
+
+
+def test_in_lanes_the_time_left_follows_the_pace_measured_since_the_start():
+    """The plan's seconds were measured one notebook at a time; in lanes the time left is the
+    plan's seconds still to do at the pace of the lanes so far."""
+    compute = {"profile": "default", "notebooks": {"01": ["a", "b"], "02": ["c", "d"]},
+               "runs": [{"run": r, "train_s": 100.0, "score_s": 0.0} for r in "abcd"]}
+    now = [0.0]
+    w = StoreWatcher("/nonexistent", ["01", "02"], Expectation.from_record(
+        {"full_run": {"notebooks": {"01": 200.0, "02": 200.0}}}, compute), speed=None, clock=lambda: now[0],
+        same_runs=False, lanes=2)
+    assert w.estimate() == (4, 400.0)  # nothing done yet: the plan's seconds
+    w.start("01")
+    w.start("02")
+    w.by_notebook = {"01": ["a1"], "02": ["c1"]}  # two runs done (other names: one thread each)
+    now[0] = 140.0  # 200 planned seconds done in 140 wall seconds: 0.7 s per planned second
+    assert w.estimate() == (2, pytest.approx(140.0))
