@@ -27,6 +27,7 @@ device = "cpu"           # cpu | cuda
 workers = 0              # data loader processes
 results_dir = None       # the runs store, default results/<profile> (relative paths: from the repo root)
 synth_seed = 0           # the draw of the synthetic benchmark (another draw: is a verdict a property of one?)
+threads = None           # torch threads per run; None: the profile's (./run_all.sh --lanes 2: 1 each)
 output_dir = None        # "papers_results" when run by ./run_all.sh; None: show, do not write
 
 # %%
@@ -38,9 +39,10 @@ from mmlkit.results.experiments import Study
 from mmlkit.results.tables import readable
 from mmlkit.results.when_mml_helps import when_mml_helps
 
-torch.set_num_threads(os.cpu_count() or 1)
+torch.set_num_threads(threads or os.cpu_count() or 1)
 study = Study(profile=profile, seeds=seeds, dataset=dataset, data_root=data_root, device=device,
-              workers=workers, results_dir=results_dir, synth_seed=synth_seed, notebook="05_test_sampling")
+              workers=workers, results_dir=results_dir, synth_seed=synth_seed, threads=threads,
+              notebook="05_test_sampling")
 study
 
 # %%

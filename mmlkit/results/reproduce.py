@@ -20,7 +20,9 @@ import json
 import os
 import platform
 import re
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -53,6 +55,11 @@ ALONE_FIRST, ALONE_LAST = ("00_data_tour",), ("99_paper_tables",)
 #: The notebook a second lane starts beside first: it trains the stage-1 models (RGB, Flow, RGBDiff
 #: from the image stand-in) that every later notebook starts from.
 LEAD = "01_baselines_and_ensembles"
+#: In ``--lanes`` mode a notebook starts only after these (where they run too): 02's second rounds
+#: start from every stage-1 model of 01, Flow and RGBDiff included (beside 01 it waited for them,
+#: a lane standing idle); the minimal recipe reads 03's runs. The others need only the stage-1 RGB
+#: models, which 01 trains first, or nothing of another notebook.
+NEEDS: dict[str, tuple[str, ...]] = {"02_initialisation": (LEAD,), "mml_rgb_flow": ("03_ml_vs_mml",)}
 
 
 def notebook_names() -> list[str]:
@@ -101,7 +108,8 @@ def lane_groups(names: Sequence[str], lanes: int, minutes: dict[str, float] | No
     :data:`ALONE_LAST` in groups of their own; the others in one group, :data:`LEAD` first (the
     models it trains are where the others start), then by ``minutes`` (the last full run's
     minutes of training and scoring per notebook, ``compute.json``) longest first, so that the
-    lanes end together; notebooks without a figure last, in run order.
+    lanes end together; notebooks without a figure last, in run order. A free lane takes the
+    first of them whose :data:`NEEDS` are done (:func:`run_lanes`).
     """
     if lanes <= 1:
         return [[n] for n in names]
@@ -122,31 +130,31 @@ def plan_minutes(compute: dict | None) -> dict[str, float]:
 
 
 def run_lanes(groups: Sequence[Sequence[str]], lanes: int, run_one: Callable[[str], float],
-              watcher: "StoreWatcher | None" = None) -> dict[str, float]:
-    """Run every group's notebooks with ``run_one(name) -> seconds``, ``lanes`` at a time (threads
-    of this process; each notebook runs in a kernel process of its own), group after group.
+              watcher: "StoreWatcher | None" = None,
+              needs: dict[str, tuple[str, ...]] | None = None) -> dict[str, float]:
+    """Run every group's notebooks with ``run_one(name) -> seconds``, group after group.
 
-    A notebook that fails stops the run: the others running finish (their runs are stored), none
-    starts after it, and its error is raised.
+    One lane: one notebook at a time, in this thread. More: ``lanes`` at a time, from threads of
+    this process (``run_one`` should then run each notebook in a child process,
+    :func:`run_notebook_in_child`, which an interrupt reaches: Ctrl-C stops every lane's kernel).
+    A free lane takes the first notebook of its group whose ``needs`` (default :data:`NEEDS`)
+    have finished, or that this group does not hold. A notebook that fails stops the run: the
+    others running finish (their runs are stored), none starts after it, and its error is raised.
 
     Returns:
         name -> seconds, in the order the notebooks finished.
     """
-    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-
+    needs = NEEDS if needs is None else needs
     timings: dict[str, float] = {}
-    failed: list[str] = []
+    failed: list[BaseException] = []
 
     def one(name: str) -> None:
-        if failed:
-            return
         if watcher is not None:
             watcher.start(name)
         print(f"[reproduce] {name} ...", flush=True)
         try:
             timings[name] = run_one(name)
         except BaseException:
-            failed.append(name)
             busy = ", ".join(n for n in (watcher.running if watcher else ()) if n != name)
             print(f"[reproduce] {name} failed" + (f"; waiting for {busy}, which is running, then stopping"
                                                   if busy else ""), flush=True)
@@ -157,13 +165,89 @@ def run_lanes(groups: Sequence[Sequence[str]], lanes: int, run_one: Callable[[st
         print(f"[reproduce] {name} done in {timings[name] / 60:.1f} min", flush=True)
 
     for group in groups:
-        with ThreadPoolExecutor(max_workers=max(1, min(lanes, len(group))), thread_name_prefix="lane") as pool:
-            futures = [pool.submit(one, name) for name in group]
-            wait(futures, return_when=FIRST_EXCEPTION)
-        for f in futures:  # the pool has waited for all of them; the first error is raised
-            if f.exception() is not None:
-                raise f.exception()
+        if lanes <= 1 or len(group) == 1:
+            for name in group:
+                one(name)
+            continue
+        pending, done, cond = list(group), set(), threading.Condition()
+
+        def lane() -> None:
+            while True:
+                with cond:
+                    while True:
+                        if failed or not pending:
+                            return
+                        ready = [n for n in pending if all(d in done or d not in group for d in needs.get(n, ()))]
+                        if ready:
+                            name = ready[0]
+                            pending.remove(name)
+                            break
+                        cond.wait()
+                try:
+                    one(name)
+                except BaseException as exc:
+                    with cond:
+                        failed.append(exc)
+                        cond.notify_all()
+                    return
+                with cond:
+                    done.add(name)
+                    cond.notify_all()
+
+        threads = [threading.Thread(target=lane, name=f"lane-{k}", daemon=True) for k in range(min(lanes, len(group)))]
+        try:
+            for t in threads:
+                t.start()
+            while alive := [t for t in threads if t.is_alive()]:
+                alive[0].join(0.2)  # timed: this thread handles a signal (kill -INT) within 0.2 s
+        except KeyboardInterrupt:  # interrupted here only (kill -INT): pass it on to the lanes' notebooks
+            with cond:
+                failed.append(KeyboardInterrupt())
+                cond.notify_all()
+            _interrupt_children()
+            for t in threads:
+                if t.is_alive():
+                    t.join()
+            raise
+        if failed:
+            raise failed[0]
     return timings
+
+
+_CHILDREN: set = set()  # the notebooks' child processes that run now (run_notebook_in_child)
+_CHILDREN_LOCK = threading.Lock()
+
+
+def _interrupt_children() -> None:
+    with _CHILDREN_LOCK:
+        for proc in _CHILDREN:
+            proc.send_signal(signal.SIGINT)  # papermill then shuts its kernel down and exits
+
+
+def run_notebook_in_child(name: str, out_dir: Path, parameters: dict, kernel: str = KERNEL) -> float:
+    """:func:`run_notebook` in a child process of its own (a lane); returns seconds.
+
+    Raises:
+        RuntimeError: the notebook failed (the child's exit code; papermill has printed the
+            failing cell, and the executed notebook up to it is in ``out_dir/notebooks``).
+    """
+    import subprocess
+
+    code = ("import json, sys; from pathlib import Path; from mmlkit.results.reproduce import run_notebook; "
+            "run_notebook(sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4])")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code, name, str(out_dir), json.dumps(parameters), kernel])
+    with _CHILDREN_LOCK:
+        _CHILDREN.add(proc)
+    try:
+        rc = proc.wait()
+    finally:
+        with _CHILDREN_LOCK:
+            _CHILDREN.discard(proc)
+    if rc != 0:
+        raise RuntimeError(f"notebook {name} failed (exit code {rc}); its executed copy up to the failing cell: "
+                           f"{out_dir / 'notebooks' / (name + '.ipynb')}")
+    return time.perf_counter() - t0
 
 
 def prepare_data(params: dict) -> Path:
@@ -445,7 +529,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[reproduce] {args.lanes} lanes, {params['threads']} thread(s) per run: "
               + " | ".join(" + ".join(g) if len(g) > 1 else g[0] for g in groups), flush=True)
     with watcher:
-        timings = run_lanes(groups, args.lanes, lambda name: run_notebook(name, out_dir, params, kernel), watcher)
+        run_one = run_notebook if args.lanes == 1 else run_notebook_in_child
+        timings = run_lanes(groups, args.lanes, lambda name: run_one(name, out_dir, params, kernel), watcher)
     timings = {n: timings[n] for n in names if n in timings}  # run order, as the record always had it
     wall = time.perf_counter() - t0
     speed.append(_host_speed(args.profile))

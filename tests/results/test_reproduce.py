@@ -236,7 +236,7 @@ def test_lanes_give_the_notebooks_a_thread_count_and_record_it(tmp_path, monkeyp
         seen.append((name, params.get("threads")))
         return 1.0
 
-    monkeypatch.setattr(reproduce, "run_notebook", fake_notebook)
+    monkeypatch.setattr(reproduce, "run_notebook_in_child", fake_notebook)  # lanes: a child process each
     monkeypatch.setattr(watch, "COMPUTE_PLAN", tmp_path / "no-compute.json")
     monkeypatch.setattr(reproduce, "_host_speed", lambda profile: 500.0)
     monkeypatch.setattr(reproduce.os, "cpu_count", lambda: 2)
@@ -258,7 +258,7 @@ def test_lanes_make_the_data_first_when_the_data_tour_does_not(tmp_path, monkeyp
 
     made, order = [], []
     monkeypatch.setattr(reproduce, "prepare_data", lambda params: made.append(params["profile"]))
-    monkeypatch.setattr(reproduce, "run_notebook", lambda name, *a: order.append((name, list(made))) or 1.0)
+    monkeypatch.setattr(reproduce, "run_notebook_in_child", lambda name, *a: order.append((name, list(made))) or 1.0)
     monkeypatch.setattr(watch, "COMPUTE_PLAN", tmp_path / "no-compute.json")
     monkeypatch.setattr(reproduce, "_host_speed", lambda profile: 500.0)
     common = ["--results-dir", str(tmp_path / "store"), "--out", str(tmp_path / "out"), "--lanes", "2"]
@@ -267,3 +267,65 @@ def test_lanes_make_the_data_first_when_the_data_tour_does_not(tmp_path, monkeyp
     made.clear()
     assert reproduce.main(["--only", "00_data_tour", "--only", "03_ml_vs_mml", *common]) == 0
     assert made == []  # the data tour runs alone first and makes it
+
+
+def test_a_lanes_notebook_runs_in_a_child_process_whose_failure_names_the_notebook(tmp_path):
+    from mmlkit.results.reproduce import _CHILDREN, run_notebook_in_child
+
+    with pytest.raises(RuntimeError, match=r"notebook no_such_notebook failed \(exit code [1-9]"):
+        run_notebook_in_child("no_such_notebook", tmp_path, {}, "mmlkit")
+    assert not _CHILDREN  # no longer counted among the lanes' running children
+
+
+def test_an_interrupt_of_the_runner_reaches_the_lanes_children():
+    """``kill -INT`` of ``./run_all.sh --lanes 2``'s process (not its whole group) must stop the
+    notebooks' child processes too, or it would wait for them to end."""
+    import signal
+    import time
+
+    from mmlkit.results import reproduce
+
+    sent = []
+
+    class Child:
+        def send_signal(self, sig):
+            sent.append(sig)
+
+    def run_one(name):
+        child = Child()
+        with reproduce._CHILDREN_LOCK:
+            reproduce._CHILDREN.add(child)
+        if name == "a":
+            signal.raise_signal(signal.SIGINT)  # Python's handler raises KeyboardInterrupt in the main thread
+        deadline = time.monotonic() + 5
+        while not sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with reproduce._CHILDREN_LOCK:
+            reproduce._CHILDREN.discard(child)
+        raise RuntimeError(f"notebook {name} failed (exit code 1)")  # as papermill does on SIGINT
+
+    with pytest.raises(KeyboardInterrupt):
+        reproduce.run_lanes([["a", "b"]], 2, run_one, needs={})
+    assert sent and set(sent) == {signal.SIGINT}
+
+
+def test_a_free_lane_waits_for_the_notebooks_a_notebook_needs():
+    """02 starts from 01's models: beside 01 it would wait for them with its lane idle, so a free
+    lane takes 03 first and 02 only once 01 is done."""
+    import time
+
+    from mmlkit.results.reproduce import run_lanes
+
+    log = []
+
+    def run_one(name):
+        log.append(("start", name))
+        time.sleep(0.3 if name == "01" else 0.01)
+        log.append(("end", name))
+        return 1.0
+
+    run_lanes([["01", "02", "03"]], 2, run_one, needs={"02": ("01",)})
+    assert log.index(("start", "03")) < log.index(("end", "01")) < log.index(("start", "02"))
+    log.clear()
+    run_lanes([["02", "03"]], 2, run_one, needs={"02": ("01",)})  # 01 not in this run: no wait
+    assert {("start", "02"), ("start", "03")} <= set(log)
