@@ -523,9 +523,9 @@ def main(argv: list[str] | None = None) -> int:
                            lanes=args.lanes)
     print(watcher.outlook(), flush=True)
     groups = lane_groups(names, args.lanes, plan_minutes(compute))
-    if args.lanes > 1 and not any(n in ALONE_FIRST for n in names):
-        prepare_data(params)  # two kernels must not both make the benchmark; the data tour, first, makes it
     if args.lanes > 1:
+        if not any(n in ALONE_FIRST for n in names):
+            prepare_data(params)  # two kernels must not both make the benchmark; the data tour, first, makes it
         print(f"[reproduce] {args.lanes} lanes, {params['threads']} thread(s) per run: "
               + " | ".join(" + ".join(g) if len(g) > 1 else g[0] for g in groups), flush=True)
     with watcher:

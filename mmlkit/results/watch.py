@@ -228,11 +228,6 @@ class StoreWatcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def notebook(self, index: int) -> None:
-        """The runner starts ``names[index]`` after all notebooks before it (one at a time)."""
-        with self._lock:
-            self.finished, self.running = list(self.names[:index]), {self.names[index]: self.clock()}
-
     def start(self, name: str) -> None:
         """The runner starts notebook ``name`` (beside the ones running)."""
         with self._lock:
@@ -247,7 +242,7 @@ class StoreWatcher:
 
     def _order(self) -> tuple[list[str], int]:
         """(the notebooks: finished, running, then the rest in run order; how many finished)."""
-        first = [n for n in self.finished if n in self.names] + [n for n in self.running if n not in self.finished]
+        first = self.finished + list(self.running)  # finish() moves a notebook from one to the other
         return first + [n for n in self.names if n not in first], len(self.finished)
 
     def _owner(self, run: str) -> str:

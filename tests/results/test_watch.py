@@ -55,7 +55,9 @@ def test_the_watcher_prints_one_line_per_finished_run_in_order(tmp_path):
     w = StoreWatcher(tmp_path, ["00", "01", "02"], Expectation.from_record(RECORD), speed=400.0, out=out,
                      clock=lambda: now[0])
     assert w.poll() == []
-    w.notebook(1)
+    w.start("00")
+    w.finish("00")
+    w.start("01")
     _finish(tmp_path, "Flow_s0_bbbbbbbbbbbb", mtime=2e9)
     _finish(tmp_path, "RGB_s1_cccccccccccc", mtime=1e9)  # finished first
     now[0] = 60.0
