@@ -146,11 +146,12 @@ def test_run_all_forwards_every_option_to_reproduce(tmp_path):
     ``--only`` included (a shell variable once kept only the last one)."""
     _fake_venv(tmp_path)
     subprocess.run(["bash", str(tmp_path / "run_all.sh"), "--only", "01_baselines_and_ensembles", "--only",
-                    "03_ml_vs_mml", "--synth-seed", "1", "--seeds", "0,1"], check=True, capture_output=True)
+                    "03_ml_vs_mml", "--synth-seed", "1", "--seeds", "0,1", "--lanes", "2"], check=True,
+                   capture_output=True)
     argv = (tmp_path / "argv").read_text().split()
     assert argv[:2] == ["-m", "mmlkit.results.reproduce"]
     assert argv[2:] == ["--profile", "default", "--seeds", "0,1", "--only", "01_baselines_and_ensembles",
-                        "--only", "03_ml_vs_mml", "--synth-seed", "1"]
+                        "--only", "03_ml_vs_mml", "--synth-seed", "1", "--lanes", "2"]
 
 
 def test_run_all_pins_the_dispatch_unless_told_not_to(tmp_path):
