@@ -9,6 +9,7 @@ A video of N frames has N - 1 flow frames.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -280,6 +281,75 @@ def npy_shape(path: Path) -> tuple[int, ...]:
 #: Read the whole span of a clip's frames in one call when it is at most this many bytes.
 _SPAN_BYTES = 4 << 20
 
+#: Default of ``MMLKIT_FRAME_CACHE_MB``: the megabytes of whole packed videos a process keeps.
+FRAME_CACHE_MB = 2048
+
+
+class FrameCache:
+    """Whole packed videos kept in this process's memory (an experiment, measured by
+    ``benchmarks/bench_frames.py``; removed in the next commit: no faster)."""
+
+    def __init__(self, budget: int | None = None) -> None:
+        self._budget = budget
+        self._frames: dict[str, tuple[tuple[int, int, int], np.ndarray]] = {}
+        self._headers: dict = {}
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def budget(self) -> int:
+        if self._budget is None:
+            self._budget = int(float(os.environ.get("MMLKIT_FRAME_CACHE_MB", str(FRAME_CACHE_MB))) * (1 << 20))
+        return self._budget
+
+    def info(self) -> dict[str, int]:
+        return dict(videos=len(self._frames), bytes=self.bytes, budget=self.budget, hits=self.hits,
+                    misses=self.misses)
+
+    def header(self, path: str):
+        st = os.stat(path)
+        sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+        entry = self._headers.get(path)
+        if entry is not None and entry[0] == sig:
+            return entry[1]
+        head = npy_header(Path(path))
+        self._headers[path] = (sig, head)
+        return head
+
+    def whole(self, path: str, shape, dtype, offset):
+        st = os.stat(path)
+        sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+        entry = self._frames.get(path)
+        if entry is not None:
+            if entry[0] == sig:
+                self.hits += 1
+                return entry[1]
+            self.bytes -= entry[1].nbytes
+            del self._frames[path]
+        self.misses += 1
+        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if st.st_size != offset + size or self.bytes + size > self.budget or _in_loader_worker():
+            return None
+        with open(path, "rb") as f:
+            f.seek(offset)
+            buf = f.read(size)
+        if len(buf) != size:
+            return None
+        frames = np.frombuffer(buf, dtype=dtype).reshape(shape)
+        self._frames[path] = (sig, frames)
+        self.bytes += size
+        return frames
+
+
+def _in_loader_worker() -> bool:
+    import torch.utils.data
+
+    return torch.utils.data.get_worker_info() is not None
+
+
+FRAMES = FrameCache()
+
 
 class PackedSource:
     """Per-video uint8 arrays ``<root>/packed/{rgb,flow}/<id>.npy`` (written by ``mmlkit flow``).
@@ -289,12 +359,17 @@ class PackedSource:
     is about ten times cheaper than ``np.load(mmap_mode="r")`` per clip.
     """
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, cache: FrameCache | None = None) -> None:
         self.root = Path(root)
+        self.cache = FRAMES if cache is None else cache
         self._headers: dict[tuple[str, str], tuple[tuple[int, ...], np.dtype, int]] = {}
+        self._paths: dict[tuple[str, str], Path] = {}
 
     def path(self, video_id: str, modality: str) -> Path:
-        return child(self.root / "packed" / _kind(modality), f"{video_id}.npy")
+        key = (video_id, _kind(modality))
+        if key not in self._paths:
+            self._paths[key] = child(self.root / "packed" / key[1], f"{video_id}.npy")
+        return self._paths[key]
 
     def has(self, video_id: str, modality: str) -> bool:
         return self.path(video_id, modality).is_file()
@@ -307,7 +382,7 @@ class PackedSource:
                 raise DataError(f"{path}: packed {key[1]} frames of video {video_id!r} missing; "
                                 + FLOW_HINT.format(root=self.root))
             try:
-                self._headers[key] = npy_header(path)
+                self._headers[key] = self.cache.header(str(path))
             except (ValueError, OSError) as exc:
                 raise DataError(f"{path}: not a readable .npy file ({exc}); delete it and rerun "
                                 + FLOW_HINT.format(root=self.root)) from exc
@@ -327,6 +402,12 @@ class PackedSource:
         out = np.empty((len(idx),) + shape[1:], dtype=dtype)
         if len(idx) == 0:
             return out
+        try:
+            whole = self.cache.whole(str(path), shape, dtype, offset)
+        except OSError:
+            whole = None
+        if whole is not None:
+            return whole[idx]
         lo, hi = int(idx.min()), int(idx.max()) + 1
         with open(path, "rb") as f:
             if (hi - lo) * frame <= _SPAN_BYTES:
