@@ -281,33 +281,40 @@ def npy_shape(path: Path) -> tuple[int, ...]:
 #: Read the whole span of a clip's frames in one call when it is at most this many bytes.
 _SPAN_BYTES = 4 << 20
 
-#: Default of ``MMLKIT_FRAME_CACHE_MB``: the megabytes of whole packed videos a process keeps.
-FRAME_CACHE_MB = 2048
 
+class NpyHeaders:
+    """The ``.npy`` headers (shape, dtype, data offset) of a process's packed videos, parsed once
+    per version of each file.
 
-class FrameCache:
-    """Whole packed videos kept in this process's memory (an experiment, measured by
-    ``benchmarks/bench_frames.py``; removed in the next commit: no faster)."""
+    A data set, and with it its :class:`PackedSource`, is built anew for every run and every
+    scoring, and each new source parsed every header again: 7,366 of them cost 1.6 s of a 10 s
+    held-out scoring (``ast.literal_eval`` of each header). Shared here, a source built later
+    pays one ``os.stat`` per video, which also notices a file written again (an interrupted
+    ``mmlkit flow`` rerun, a regenerated benchmark: another inode, size or modification time)
+    and parses that one again. Headers are small; every one is kept.
 
-    def __init__(self, budget: int | None = None) -> None:
-        self._budget = budget
-        self._frames: dict[str, tuple[tuple[int, int, int], np.ndarray]] = {}
-        self._headers: dict = {}
-        self.bytes = 0
-        self.hits = 0
-        self.misses = 0
+    (Keeping the videos' frames as well, up to a memory budget, was tried and not kept: the
+    same bits, no faster; ``benchmarks/results/frames/whole_videos.json``, made by the
+    ``benchmarks/bench_frames.py`` of the commit that tried it.)
+    """
 
-    @property
-    def budget(self) -> int:
-        if self._budget is None:
-            self._budget = int(float(os.environ.get("MMLKIT_FRAME_CACHE_MB", str(FRAME_CACHE_MB))) * (1 << 20))
-        return self._budget
+    def __init__(self) -> None:
+        self._headers: dict[str, tuple[tuple[int, int, int], tuple[tuple[int, ...], np.dtype, int]]] = {}
+        self.parsed = 0
 
-    def info(self) -> dict[str, int]:
-        return dict(videos=len(self._frames), bytes=self.bytes, budget=self.budget, hits=self.hits,
-                    misses=self.misses)
+    def clear(self) -> None:
+        self._headers.clear()
+        self.parsed = 0
 
-    def header(self, path: str):
+    def __len__(self) -> int:
+        return len(self._headers)
+
+    def get(self, path: str) -> tuple[tuple[int, ...], np.dtype, int]:
+        """:func:`npy_header` of ``path``.
+
+        Raises:
+            FileNotFoundError: no such file. ValueError, OSError: not a readable ``.npy`` file.
+        """
         st = os.stat(path)
         sig = (st.st_ino, st.st_size, st.st_mtime_ns)
         entry = self._headers.get(path)
@@ -315,53 +322,29 @@ class FrameCache:
             return entry[1]
         head = npy_header(Path(path))
         self._headers[path] = (sig, head)
+        self.parsed += 1
         return head
 
-    def whole(self, path: str, shape, dtype, offset):
-        st = os.stat(path)
-        sig = (st.st_ino, st.st_size, st.st_mtime_ns)
-        entry = self._frames.get(path)
-        if entry is not None:
-            if entry[0] == sig:
-                self.hits += 1
-                return entry[1]
-            self.bytes -= entry[1].nbytes
-            del self._frames[path]
-        self.misses += 1
-        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if st.st_size != offset + size or self.bytes + size > self.budget or _in_loader_worker():
-            return None
-        with open(path, "rb") as f:
-            f.seek(offset)
-            buf = f.read(size)
-        if len(buf) != size:
-            return None
-        frames = np.frombuffer(buf, dtype=dtype).reshape(shape)
-        self._frames[path] = (sig, frames)
-        self.bytes += size
-        return frames
 
-
-def _in_loader_worker() -> bool:
-    import torch.utils.data
-
-    return torch.utils.data.get_worker_info() is not None
-
-
-FRAMES = FrameCache()
+#: The process's :class:`NpyHeaders`, shared by every :class:`PackedSource`.
+HEADERS = NpyHeaders()
 
 
 class PackedSource:
     """Per-video uint8 arrays ``<root>/packed/{rgb,flow}/<id>.npy`` (written by ``mmlkit flow``).
 
-    The header of each file is parsed once and cached; a read then fetches only the bytes of the
-    frames asked for (one read of their span when it is small, else one read per frame), which
-    is about ten times cheaper than ``np.load(mmap_mode="r")`` per clip.
+    The header of each file is parsed once per process (:data:`HEADERS`); a read then fetches
+    only the bytes of the frames asked for (one read of their span when it is small, else one
+    read per frame), which is about ten times cheaper than ``np.load(mmap_mode="r")`` per clip.
+
+    Args:
+        root: the data root (``<root>/packed/{rgb,flow}``).
+        headers: where parsed headers are kept (default :data:`HEADERS`, the process's).
     """
 
-    def __init__(self, root: str | Path, cache: FrameCache | None = None) -> None:
+    def __init__(self, root: str | Path, headers: NpyHeaders | None = None) -> None:
         self.root = Path(root)
-        self.cache = FRAMES if cache is None else cache
+        self.headers = HEADERS if headers is None else headers
         self._headers: dict[tuple[str, str], tuple[tuple[int, ...], np.dtype, int]] = {}
         self._paths: dict[tuple[str, str], Path] = {}
 
@@ -378,11 +361,11 @@ class PackedSource:
         key = (video_id, _kind(modality))
         if key not in self._headers:
             path = self.path(video_id, modality)
-            if not path.is_file():
-                raise DataError(f"{path}: packed {key[1]} frames of video {video_id!r} missing; "
-                                + FLOW_HINT.format(root=self.root))
             try:
-                self._headers[key] = self.cache.header(str(path))
+                self._headers[key] = self.headers.get(str(path))
+            except FileNotFoundError:
+                raise DataError(f"{path}: packed {key[1]} frames of video {video_id!r} missing; "
+                                + FLOW_HINT.format(root=self.root)) from None
             except (ValueError, OSError) as exc:
                 raise DataError(f"{path}: not a readable .npy file ({exc}); delete it and rerun "
                                 + FLOW_HINT.format(root=self.root)) from exc
@@ -402,12 +385,6 @@ class PackedSource:
         out = np.empty((len(idx),) + shape[1:], dtype=dtype)
         if len(idx) == 0:
             return out
-        try:
-            whole = self.cache.whole(str(path), shape, dtype, offset)
-        except OSError:
-            whole = None
-        if whole is not None:
-            return whole[idx]
         lo, hi = int(idx.min()), int(idx.max()) + 1
         with open(path, "rb") as f:
             if (hi - lo) * frame <= _SPAN_BYTES:

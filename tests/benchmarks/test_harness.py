@@ -197,3 +197,15 @@ def test_the_lanes_bench_trains_real_pairs(monkeypatch, tmp_path):
     monkeypatch.setenv("MMLKIT_CACHE", str(tmp_path))
     (row,) = bench_lanes.rows(quick=True)
     assert row["value"] > 0 and row["unit"] == "x time"
+
+
+@pytest.mark.slow
+def test_the_headers_bench_scores_alike_with_headers_kept_and_parsed_anew(monkeypatch, tmp_path):
+    from benchmarks import bench_headers
+
+    monkeypatch.setenv("MMLKIT_CACHE", str(tmp_path))
+    rows = bench_headers.rows(quick=True)
+    timing = [r for r in rows if r["unit"] == "x time"]
+    agree = [r for r in rows if r["unit"] == "bool"]
+    assert len(timing) == len(agree) == 2 and all(r["ok"] for r in agree), rows
+    assert all("headers parsed 0 vs" in r["notes"] for r in timing)

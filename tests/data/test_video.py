@@ -219,3 +219,49 @@ def test_packed_source_reads_exactly_the_frames_asked_for(tmp_path, monkeypatch,
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(V.DataError, match="truncated"):
         V.PackedSource(tmp_path).read("v1", "Flow", np.array([16]))
+
+
+
+def _packed(root: Path, vid: str, arr: np.ndarray) -> Path:
+    """Write ``arr`` as ``root/packed/flow/<vid>.npy`` the way ``mmlkit flow`` does: a new file
+    renamed over the old one."""
+    folder = root / "packed" / "flow"
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{vid}.tmp.npy"
+    np.save(tmp, arr)
+    tmp.replace(folder / f"{vid}.npy")
+    return folder / f"{vid}.npy"
+
+
+def test_headers_are_parsed_once_per_process_and_again_when_the_file_changes(tmp_path):
+    """A source built later (the next run's data set, the next scoring) finds every header
+    parsed; a file written again is parsed again, also by a source that knew the old header."""
+    import mmlkit.data.video as V
+
+    headers = V.NpyHeaders()
+    arr = np.random.default_rng(1).integers(0, 256, size=(17, 5, 7, 2), dtype=np.uint8)
+    _packed(tmp_path, "v1", arr)
+    idx = np.array([16, 0, 3, 3, 9])
+    for _ in range(3):
+        src = V.PackedSource(tmp_path, headers=headers)
+        assert src.num_frames("v1", "Flow") == 17
+        np.testing.assert_array_equal(src.read("v1", "Flow", idx), arr[idx])
+    assert headers.parsed == 1 and len(headers) == 1
+    new = np.arange(9 * 4 * 4 * 2, dtype=np.int64).astype(np.uint8).reshape(9, 4, 4, 2)
+    _packed(tmp_path, "v1", new)
+    src = V.PackedSource(tmp_path, headers=headers)
+    assert src.num_frames("v1", "Flow") == 9
+    np.testing.assert_array_equal(src.read("v1", "Flow", np.array([8, 2])), new[[8, 2]])
+    assert headers.parsed == 2 and len(headers) == 1
+
+
+def test_packed_source_names_a_missing_or_unreadable_file(tmp_path):
+    import mmlkit.data.video as V
+
+    (tmp_path / "packed" / "flow").mkdir(parents=True)
+    src = V.PackedSource(tmp_path, headers=V.NpyHeaders())
+    with pytest.raises(DataError, match=r"v9\.npy: packed flow frames of video 'v9' missing; run `python -m mmlkit flow"):
+        src.num_frames("v9", "Flow")
+    (tmp_path / "packed" / "flow" / "v8.npy").write_bytes(b"not an array")
+    with pytest.raises(DataError, match=r"v8\.npy: not a readable \.npy file"):
+        src.num_frames("v8", "Flow")
