@@ -37,7 +37,7 @@ import pandas as pd
 from mmlkit.config import EvalConfig, PretrainConfig, RunConfig, model_name
 from mmlkit.errors import MmlkitError
 from mmlkit.fileio import write_json
-from mmlkit.results.runlock import run_lock
+from mmlkit.runlock import run_lock
 from mmlkit.runtime import allocator_environment, cpu_model, dispatch_environment, dispatch_pinned, torch_threads
 
 #: Bump when what a run folder means changes (training or scoring semantics): old runs are not reused.
@@ -322,7 +322,7 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
                 scorer: Scorer | None = None, by: str | None = None) -> Run:
     """The stored run of ``cfg``: trained (or resumed) if unfinished, scored for each plan if missing.
 
-    The work is done holding the run folder's :func:`~mmlkit.results.runlock.run_lock`: a second
+    The work is done holding the run folder's :func:`~mmlkit.runlock.run_lock`: a second
     process asking for the same run says so on one line, waits, then finds it done and reads it.
 
     Args:

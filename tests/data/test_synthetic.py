@@ -213,6 +213,34 @@ def test_ensure_synthetic(smoke, tmp_path, monkeypatch):
     assert S.default_root("default", 3) == tmp_path / "cache" / f"synthetic-default-3-v{S.GENERATOR_VERSION}"
 
 
+def test_one_process_generates_a_folder_the_other_waits_and_reads_it(tmp_path):
+    """Two processes asking for the same new folder (a notebook and ./run_all.sh on a fresh
+    machine): the second says on one line who is generating it, waits, and renders nothing."""
+    import select
+    import subprocess
+    import sys
+    import time
+
+    from mmlkit.runlock import run_lock
+
+    root = tmp_path / "smoke"
+    code = ("from mmlkit.data.synthetic import ensure_synthetic; "
+            f"ensure_synthetic({str(root)!r}, 'smoke', 0, workers=1, pack=False)")
+    with run_lock(root, what="generated (the test's)", by="the test"):
+        proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+        said, deadline = "", time.monotonic() + 120
+        while "waiting" not in said and time.monotonic() < deadline and proc.poll() is None:
+            if select.select([proc.stderr], [], [], 1.0)[0]:
+                said += proc.stderr.readline()
+        assert "smoke: being generated (the test's) by the test (pid" in said and "waiting for it to finish" in said, said
+        S.generate(root, "smoke", seed=0, workers=1, montage=True, pack=False, progress=False)
+    _, rest = proc.communicate(timeout=120)
+    assert proc.returncode == 0, said + rest
+    assert "wrote" not in said + rest                         # the waiter rendered nothing
+    assert S.is_complete(root, "smoke", 0, pack=False)
+    assert S.ensure_synthetic(root, "smoke", 0, pack=False) == root  # the lock file is no stranger
+
+
 def test_render_images():
     x, y = S.render_images(64, np.random.default_rng(0), "smoke")
     assert x.shape == (64, 32, 32, 3) and x.dtype == np.uint8

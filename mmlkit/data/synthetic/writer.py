@@ -89,7 +89,9 @@ def _read_meta(root: Path) -> dict | None:
 def _check_meta(root: Path, meta: dict | None, P: SynthPreset, seed: int) -> None:
     """Refuse to write into a folder that holds something else."""
     if meta is None:
-        if root.is_dir() and any(root.iterdir()):
+        from mmlkit.runlock import LOCK_NAME
+
+        if root.is_dir() and any(p.name != LOCK_NAME for p in root.iterdir()):
             raise DataError(f"{root} is not empty and has no synthetic.json: not a synthetic data set; "
                             "choose an empty or new folder")
         return
@@ -206,10 +208,20 @@ def ensure_synthetic(root: str | Path | None, preset: str = "default", seed: int
                      pack: bool = True) -> Path:
     """``root`` (``None``: :func:`default_root`) holding a complete data set; generated if missing.
 
+    One process generates a folder at a time (:func:`mmlkit.runlock.run_lock` on ``root``): a
+    second one asking for it meanwhile says so on one line, waits, then finds it complete.
+
     Raises:
         DataError: ``root`` holds a different preset/seed (or something that is not synthetic).
     """
+    from mmlkit.runlock import run_lock
+
     root = Path(root) if root is not None else default_root(get_preset(preset).name, seed)
     if is_complete(root, preset, seed, pack):
         return root
-    return generate(root, preset, seed, workers=workers, montage=True, pack=pack)
+    # one generator per folder: a notebook and ./run_all.sh starting on a fresh machine would
+    # otherwise both render and pack it, each at half speed; the second waits, then finds it made
+    with run_lock(root, what=f"generated (synthetic {get_preset(preset).name}, seed {seed})"):
+        if is_complete(root, preset, seed, pack):
+            return root
+        return generate(root, preset, seed, workers=workers, montage=True, pack=pack)

@@ -1,4 +1,4 @@
-"""One trainer per run: the lock of a store folder (mmlkit.results.runlock) and its use by the store."""
+"""One trainer per run: the lock of a store folder (mmlkit.runlock) and its use by the store."""
 
 import inspect
 import json
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from mmlkit.config import pretrain_profile, profile, with_overrides
-from mmlkit.results import runlock
-from mmlkit.results.runlock import run_lock
+from mmlkit import runlock
+from mmlkit.runlock import run_lock
 from mmlkit.results.store import RunStore, load_or_pretrain, load_or_run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,7 +67,7 @@ print("done" if run.done and run.plans() == ["centre"] else "NOT DONE", flush=Tr
 # A process that takes the lock of argv[1], says "locked", and holds it for a minute.
 HOLD = r"""
 import sys, time
-from mmlkit.results.runlock import run_lock
+from mmlkit.runlock import run_lock
 with run_lock(sys.argv[1], what="trained"):
     print("locked", flush=True)
     time.sleep(60)
