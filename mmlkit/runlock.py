@@ -1,7 +1,9 @@
-"""One writer per store folder: a lock on a run (or stand-in) folder, waited for and named.
+"""One writer per folder: a lock on a run (or stand-in, or data set) folder, waited for and named.
 
 A notebook and ``./run_all.sh`` share ``results/<profile>``; under :func:`run_lock`, a second
 process asking for a run that a first one is training waits, then finds it done and reads it.
+The store (:func:`mmlkit.results.load_or_run`, the image stand-in) and the synthetic benchmark's
+generator (:func:`mmlkit.data.synthetic.ensure_synthetic`) take it.
 
 * With ``fcntl`` (Linux, macOS): an exclusive ``flock`` on ``<folder>/.lock``, which the OS releases
   when the holder exits or dies (SIGKILL included), so a dead process's lock is stale by

@@ -1,4 +1,5 @@
-"""One trainer per run: the lock of a store folder (mmlkit.runlock) and its use by the store."""
+"""One trainer per run: the lock of a folder (mmlkit.runlock) and its use by the store (the
+synthetic benchmark's generator takes it too: tests/data/test_synthetic.py)."""
 
 import inspect
 import json
