@@ -263,6 +263,16 @@ def prepare_data(params: dict) -> Path:
     return root
 
 
+def kernel_transport() -> "traitlets.config.Config":
+    """The kernel manager's settings for papermill's kernels: on POSIX, Unix sockets beside the
+    kernel's connection file (``transport="ipc"``) instead of TCP on localhost, which only this
+    user can reach, and about which ipykernel otherwise warns on every start ("Kernel is
+    running over TCP without encryption"); elsewhere (Windows) its default, TCP."""
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc"}}) if os.name == "posix" else Config()
+
+
 def run_notebook(name: str, out_dir: Path, parameters: dict, kernel: str = KERNEL) -> float:
     """Execute one notebook with papermill into ``out_dir/notebooks`` on the Jupyter kernel
     ``kernel`` (:func:`mmlkit.runtime.notebook_kernel`); returns seconds."""
@@ -272,7 +282,7 @@ def run_notebook(name: str, out_dir: Path, parameters: dict, kernel: str = KERNE
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters=parameters,
-                        kernel_name=kernel, progress_bar=False, cwd=str(NOTEBOOKS))
+                        kernel_name=kernel, progress_bar=False, cwd=str(NOTEBOOKS), config=kernel_transport())
     seconds = time.perf_counter() - t0
     portable_record(out)
     return seconds

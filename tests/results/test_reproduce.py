@@ -329,3 +329,26 @@ def test_a_free_lane_waits_for_the_notebooks_a_notebook_needs():
     log.clear()
     run_lanes([["02", "03"]], 2, run_one, needs={"02": ("01",)})  # 01 not in this run: no wait
     assert {("start", "02"), ("start", "03")} <= set(log)
+
+
+@pytest.mark.slow
+def test_papermill_reaches_the_kernel_over_unix_sockets_without_a_warning(tmp_path, monkeypatch, capfd):
+    """A notebook runs as before, and its kernel starts without ipykernel's warning about
+    unencrypted TCP, which every notebook of ./run_all.sh used to print."""
+    import os
+
+    import nbformat
+
+    from mmlkit.results import reproduce
+
+    if os.name != "posix":
+        pytest.skip("Unix sockets: POSIX only (elsewhere the kernel keeps TCP)")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "nbs").mkdir()
+    nbformat.write(nb, tmp_path / "nbs" / "tiny.ipynb")
+    monkeypatch.setattr(reproduce, "NOTEBOOKS", tmp_path / "nbs")
+    reproduce.run_notebook("tiny", tmp_path / "out", {}, kernel="python3")
+    done = nbformat.read(tmp_path / "out" / "notebooks" / "tiny.ipynb", as_version=4)
+    assert done.cells[0].outputs[0]["text"] == "42\n"
+    assert "without encryption" not in capfd.readouterr().err
