@@ -15,6 +15,7 @@ so a rerun only trains what is missing and an interrupted reproduction resumes w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -22,10 +23,11 @@ import platform
 import re
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from mmlkit.config import ConfigError
 from mmlkit.results.experiments import shown_path
@@ -263,14 +265,26 @@ def prepare_data(params: dict) -> Path:
     return root
 
 
-def kernel_transport() -> "traitlets.config.Config":
-    """The kernel manager's settings for papermill's kernels: on POSIX, Unix sockets beside the
-    kernel's connection file (``transport="ipc"``) instead of TCP on localhost, which only this
-    user can reach, and about which ipykernel otherwise warns on every start ("Kernel is
-    running over TCP without encryption"); elsewhere (Windows) its default, TCP."""
+@contextlib.contextmanager
+def kernel_transport() -> Iterator["traitlets.config.Config"]:
+    """The kernel manager's settings for papermill's kernels, for the ``with`` block.
+
+    On POSIX: Unix sockets (``transport="ipc"``) in a private temporary folder, removed after the
+    block, instead of TCP on localhost: only this user can reach them, and ipykernel does not
+    warn "Kernel is running over TCP without encryption" on every start. The folder is made short
+    (a socket's path must fit in 107 bytes; Jupyter's runtime folder, the default place, may not
+    leave room under a long home path); where even it is too long, and elsewhere (Windows),
+    TCP as before.
+    """
     from traitlets.config import Config
 
-    return Config({"KernelManager": {"transport": "ipc"}}) if os.name == "posix" else Config()
+    if os.name != "posix":
+        yield Config()
+        return
+    with tempfile.TemporaryDirectory(prefix="mmlkit-kernel-") as folder:
+        base = os.path.join(folder, "k")  # the sockets are <base>-<n>
+        yield (Config({"KernelManager": {"transport": "ipc", "ip": base}}) if len(base.encode()) <= 90
+               else Config())
 
 
 def run_notebook(name: str, out_dir: Path, parameters: dict, kernel: str = KERNEL) -> float:
@@ -281,8 +295,9 @@ def run_notebook(name: str, out_dir: Path, parameters: dict, kernel: str = KERNE
     out = out_dir / "notebooks" / f"{name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters=parameters,
-                        kernel_name=kernel, progress_bar=False, cwd=str(NOTEBOOKS), config=kernel_transport())
+    with kernel_transport() as config:
+        pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters=parameters,
+                            kernel_name=kernel, progress_bar=False, cwd=str(NOTEBOOKS), config=config)
     seconds = time.perf_counter() - t0
     portable_record(out)
     return seconds

@@ -335,6 +335,7 @@ def test_a_free_lane_waits_for_the_notebooks_a_notebook_needs():
 def test_papermill_reaches_the_kernel_over_unix_sockets_without_a_warning(tmp_path, monkeypatch, capfd):
     """A notebook runs as before, and its kernel starts without ipykernel's warning about
     unencrypted TCP, which every notebook of ./run_all.sh used to print."""
+    import contextlib
     import os
 
     import nbformat
@@ -348,7 +349,37 @@ def test_papermill_reaches_the_kernel_over_unix_sockets_without_a_warning(tmp_pa
     (tmp_path / "nbs").mkdir()
     nbformat.write(nb, tmp_path / "nbs" / "tiny.ipynb")
     monkeypatch.setattr(reproduce, "NOTEBOOKS", tmp_path / "nbs")
+    folders = []
+    real = reproduce.kernel_transport
+
+    @contextlib.contextmanager
+    def seen():
+        with real() as config:
+            folders.append(os.path.dirname(config.KernelManager.ip))
+            yield config
+
+    monkeypatch.setattr(reproduce, "kernel_transport", seen)
     reproduce.run_notebook("tiny", tmp_path / "out", {}, kernel="python3")
     done = nbformat.read(tmp_path / "out" / "notebooks" / "tiny.ipynb", as_version=4)
     assert done.cells[0].outputs[0]["text"] == "42\n"
     assert "without encryption" not in capfd.readouterr().err
+    assert folders and not os.path.exists(folders[0])  # the sockets' folder went with the kernel
+
+
+def test_kernel_sockets_fall_back_to_tcp_where_their_path_would_not_fit(tmp_path, monkeypatch):
+    """A Unix socket's path must fit in 107 bytes: under a long temporary folder the kernel keeps
+    TCP instead of failing to start."""
+    import os
+    import tempfile
+
+    from mmlkit.results import reproduce
+
+    if os.name != "posix":
+        pytest.skip("Unix sockets: POSIX only")
+    with reproduce.kernel_transport() as short:
+        assert short.KernelManager.transport == "ipc" and len(short.KernelManager.ip) <= 90
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    with reproduce.kernel_transport() as config:
+        assert "transport" not in config.KernelManager
