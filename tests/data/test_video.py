@@ -221,7 +221,6 @@ def test_packed_source_reads_exactly_the_frames_asked_for(tmp_path, monkeypatch,
         V.PackedSource(tmp_path).read("v1", "Flow", np.array([16]))
 
 
-
 def _packed(root: Path, vid: str, arr: np.ndarray) -> Path:
     """Write ``arr`` as ``root/packed/flow/<vid>.npy`` the way ``mmlkit flow`` does: a new file
     renamed over the old one."""

@@ -25,6 +25,7 @@ from mmlkit.errors import DataError
 from mmlkit.fileio import atomic_path, write_json
 from mmlkit.parallel import imap_progress
 from mmlkit.progress import summary
+from mmlkit.runlock import LOCK_NAME, run_lock
 
 _WEBM_MAGIC = b"\x1a\x45\xdf\xa3"  # EBML header
 
@@ -89,8 +90,6 @@ def _read_meta(root: Path) -> dict | None:
 def _check_meta(root: Path, meta: dict | None, P: SynthPreset, seed: int) -> None:
     """Refuse to write into a folder that holds something else."""
     if meta is None:
-        from mmlkit.runlock import LOCK_NAME
-
         if root.is_dir() and any(p.name != LOCK_NAME for p in root.iterdir()):
             raise DataError(f"{root} is not empty and has no synthetic.json: not a synthetic data set; "
                             "choose an empty or new folder")
@@ -214,8 +213,6 @@ def ensure_synthetic(root: str | Path | None, preset: str = "default", seed: int
     Raises:
         DataError: ``root`` holds a different preset/seed (or something that is not synthetic).
     """
-    from mmlkit.runlock import run_lock
-
     root = Path(root) if root is not None else default_root(get_preset(preset).name, seed)
     if is_complete(root, preset, seed, pack):
         return root
