@@ -24,26 +24,20 @@ import numpy as np
 
 from mmlkit.config import profile as profile_config
 from mmlkit.config import with_overrides
-from mmlkit.data import build_dataset, make_loader, scoring_split
 from mmlkit.data.video import HEADERS
-from mmlkit.evaluation import score_model, view_plan
-from mmlkit.models import load_checkpoint
 from mmlkit.results.experiments import PLANS
+from mmlkit.results.store import _default_scorer
 from mmlkit.runtime import torch_threads
 from mmlkit.training import train
 
 
-def _score(cfg, model, modality: str) -> tuple[float, np.ndarray, int]:
-    """Seconds, scores and headers parsed of one held-out scoring, as the store scores a run."""
-    ecfg = PLANS["heldout"]
+def _score(cfg, checkpoint: Path) -> tuple[float, np.ndarray, int]:
+    """Seconds, scores and headers parsed of one held-out scoring, by the scorer the store runs
+    for every run (:func:`mmlkit.results.store._default_scorer`, with the run's threads)."""
     parsed = HEADERS.parsed
     t0 = time.perf_counter()
     with torch_threads(cfg.threads):
-        ds = build_dataset(cfg.data, scoring_split(cfg.data, "heldout"), (modality,), train=False, seed=cfg.seed,
-                           eval_cfg=ecfg)
-        loader = make_loader(ds, batch_size=ecfg.batch_size, shuffle=False, seed=cfg.seed, epoch=0, workers=0,
-                             drop_last=False)
-        s = score_model(model, loader, "cpu", False, plan=view_plan(ecfg, cfg.data))
+        s = _default_scorer(cfg, checkpoint, 0, PLANS["heldout"], False)
     return time.perf_counter() - t0, s.scores, HEADERS.parsed - parsed
 
 
@@ -51,14 +45,14 @@ def modality_rows(profile: str, modality: str, rounds: int) -> list[dict]:
     cfg = with_overrides(profile_config(profile, modalities=(modality,), device="cpu"), optim={"epochs": 1})
     with tempfile.TemporaryDirectory() as tmp:
         train(cfg, Path(tmp), progress=False)
-        model = load_checkpoint(Path(tmp) / f"model0_{modality}.pt")
-    _, ref, _ = _score(cfg, model, modality)  # the notebook's first scoring: parses every header
-    got: dict[bool, list[tuple[float, np.ndarray, int]]] = {True: [], False: []}
-    for r in range(rounds):
-        for kept in ((False, True) if r % 2 == 0 else (True, False)):
-            if not kept:
-                HEADERS.clear()
-            got[kept].append(_score(cfg, model, modality))
+        checkpoint = Path(tmp) / f"model0_{modality}.pt"
+        _, ref, _ = _score(cfg, checkpoint)  # the notebook's first scoring: parses every header
+        got: dict[bool, list[tuple[float, np.ndarray, int]]] = {True: [], False: []}
+        for r in range(rounds):
+            for kept in ((False, True) if r % 2 == 0 else (True, False)):
+                if not kept:
+                    HEADERS.clear()
+                got[kept].append(_score(cfg, checkpoint))
     same = all(np.array_equal(ref, s) for runs in got.values() for _, s, _ in runs)
     kept_s, fresh_s = [t for t, _, _ in got[True]], [t for t, _, _ in got[False]]
     return [
