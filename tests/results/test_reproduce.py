@@ -304,8 +304,14 @@ def test_an_interrupt_of_the_runner_reaches_the_lanes_children():
             reproduce._CHILDREN.discard(child)
         raise RuntimeError(f"notebook {name} failed (exit code 1)")  # as papermill does on SIGINT
 
-    with pytest.raises(KeyboardInterrupt):
-        reproduce.run_lanes([["a", "b"]], 2, run_one, needs={})
+    # Python's own SIGINT handler, whatever launched pytest: a shell starts a background job (`cmd &`)
+    # with SIGINT ignored, and Python then installs no handler, so the signal would never arrive.
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            reproduce.run_lanes([["a", "b"]], 2, run_one, needs={})
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert sent and set(sent) == {signal.SIGINT}
 
 
