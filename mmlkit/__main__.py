@@ -1,6 +1,6 @@
 """``python -m mmlkit``: see :mod:`mmlkit.cli`."""
 
-from mmlkit.cli import main
+from mmlkit.cli import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry())

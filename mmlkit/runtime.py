@@ -141,6 +141,32 @@ def dispatch_pinned(env: Mapping[str, str] | None = None) -> bool:
     return all(env.get(k) == v for k, v in PINNED_DISPATCH.items())
 
 
+def code_paths() -> str:
+    """The CPU code paths this process's floats come from, for a run's resume state: ``pinned``
+    (:data:`PINNED_DISPATCH`: the same bits on every x86 host), else ``unpinned <ATen capability>``
+    (``unpinned AVX512``: this host type's own bits). Calling it fixes ATen's choice, as
+    :func:`dispatch_environment` does."""
+    if dispatch_pinned():
+        return "pinned"
+    import torch
+
+    return f"unpinned {torch.backends.cpu.get_cpu_capability()}"
+
+
+def apply_dispatch(pinned: bool, env: "os._Environ[str] | dict[str, str] | None" = None) -> None:
+    """Set :data:`PINNED_DISPATCH` in ``env`` (default ``os.environ``), or remove it (``pinned=False``).
+
+    For a program's entry point (``python -m mmlkit train``): it works only before the process's
+    first tensor operation (see :data:`PINNED_DISPATCH`); check with :func:`code_paths` after.
+    """
+    env = os.environ if env is None else env
+    for name, value in PINNED_DISPATCH.items():
+        if pinned:
+            env[name] = value
+        else:
+            env.pop(name, None)
+
+
 def pinned_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """A copy of ``base`` (default ``os.environ``) with :data:`PINNED_DISPATCH` set, for the
     ``env=`` of a subprocess (papermill kernels, tests) whose torch is not imported yet.

@@ -168,3 +168,44 @@ def test_kernels_installs_the_notebooks_kernels_where_asked(tmp_path, capsys):
     spec = json.loads((tmp_path / "share/jupyter/kernels/mmlkit/kernel.json").read_text())
     assert spec["env"]["ATEN_CPU_CAPABILITY"] == "avx2"
     assert (tmp_path / "share/jupyter/kernels/mmlkit-unpinned/kernel.json").exists()
+
+
+_ENV_PROBE = """
+import json, os, sys
+import mmlkit.cli.commands as c
+def probe(args):
+    import torch
+    print(json.dumps({"env": {k: os.environ.get(k) for k in c_pins}, "aten": torch.backends.cpu.get_cpu_capability()}))
+    return 0
+from mmlkit.runtime import PINNED_DISPATCH as c_pins
+c._run = probe
+import runpy
+sys.argv = ["mmlkit"] + sys.argv[1:]
+runpy.run_module("mmlkit", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("argv, pinned", [(["train", "synthetic", "RGB"], True),
+                                          (["train", "synthetic", "RGB", "--unpinned"], False),
+                                          (["test", "synthetic", "--weights", "a.pt"], True),
+                                          (["pretrain", "--unpinned"], False)])
+def test_the_program_pins_the_cpu_dispatch_unless_unpinned(argv, pinned):
+    """``python -m mmlkit train|test|pretrain`` runs on the pinned code paths (the same bits as
+    ./run_all.sh and the notebooks on every x86 host), set before its first tensor op; ``--unpinned``
+    removes pins the launching environment had. cli.main, called in a process, leaves it as it is."""
+    import json
+    import os
+    import platform
+
+    from mmlkit.runtime import PINNED_DISPATCH
+
+    start = dict(os.environ, **({} if pinned else PINNED_DISPATCH))  # --unpinned must remove inherited pins
+    if pinned:
+        start = {k: v for k, v in start.items() if k not in PINNED_DISPATCH}
+    out = subprocess.run([sys.executable, "-c", _ENV_PROBE, *argv], env=start, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["env"] == (PINNED_DISPATCH if pinned else {k: None for k in PINNED_DISPATCH})
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    if platform.machine() in ("x86_64", "AMD64") and " avx2" in flags:
+        assert (seen["aten"] == "AVX2") if pinned else (seen["aten"] in ("AVX2", "AVX512")), seen

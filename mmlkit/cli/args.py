@@ -82,6 +82,12 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                    help="torch CPU threads, part of the run's config (default: the profile's; 2 in default)")
 
 
+def _add_dispatch_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--unpinned", action="store_true",
+                   help="run on this host's own CPU code paths (faster on AVX-512, other bits there) instead of the "
+                        "AVX2 paths every x86 host shares (default: pinned, as ./run_all.sh and the kernel mmlkit)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m mmlkit", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -125,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results_dir", "--results-dir", dest="results_dir", default=None,
                    help="the results store (default: results/<profile> at the repository root)")
     p.add_argument("--out", default=None, help="also copy the backbone state dict to this .pt file")
+    _add_dispatch_arg(p)
 
     p = sub.add_parser("train", help="train one model or a mutually learning cohort",
                        description="Train models of the given modalities together (mutual learning when more than one).")
@@ -171,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus", type=_INDEX, nargs="+", default=None, help="GPU ids; rank r uses gpus[r %% len]")
     p.add_argument("--timeout", type=_POSITIVE, default=None,
                    help="seconds to wait for a dead or hung peer before stopping (default: config.DIST_TIMEOUT_S)")
+    _add_dispatch_arg(p)
 
     p = sub.add_parser("test", help="multi-view testing and ensembles",
                        description="Score checkpoints over test views, ensemble them and print the metrics.")
@@ -190,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch_size", type=_COUNT, default=8)
     p.add_argument("--split", default="validation")
     p.add_argument("--out_json", default=None, help="where to write the metrics (default: beside the first weights)")
+    _add_dispatch_arg(p)
 
     p = sub.add_parser("export", help="export a trained model for inference",
                        description="Export one checkpoint (torch.export .pt2, ONNX or TorchScript) with the metadata "

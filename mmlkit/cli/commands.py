@@ -130,8 +130,32 @@ _COMMANDS = {"synth": _cmd_synth, "flow": _cmd_flow, "pretrain": _cmd_pretrain, 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 for a user error, with a one-line message)."""
+    """Run one command in this process; returns the exit status (2 for a user error, with a one-line
+    message). The CPU code paths are this process's as they are (the program's :func:`entry` pins them)."""
+    return _run(build_parser().parse_args(argv))
+
+
+def entry(argv: Sequence[str] | None = None) -> int:
+    """The program (``python -m mmlkit``, the ``mmlkit`` script): :func:`main` in a process whose CPU
+    code paths are pinned (:data:`mmlkit.runtime.PINNED_DISPATCH`) for the commands that train or
+    score, so they compute the bits ``./run_all.sh`` and the notebooks compute on every x86 host,
+    and use the same store (``results/<profile>-pinned``); ``--unpinned`` runs them on the host's own.
+    Set here, before the process's first tensor operation, the only time the libraries read them."""
     args = build_parser().parse_args(argv)
+    if hasattr(args, "unpinned"):
+        from mmlkit.runtime import apply_dispatch
+
+        apply_dispatch(not args.unpinned)
+        if not args.unpinned:
+            import torch
+
+            if torch.backends.cpu.get_cpu_capability() == "AVX512":  # pragma: no cover - an import ran a tensor op
+                print(f"mmlkit {args.command}: warning: the CPU dispatch was fixed before the pins were set; this "
+                      "process runs on the host's AVX-512 code paths", file=sys.stderr)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if getattr(args, "threads", None):
         import torch
         torch.set_num_threads(args.threads)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from mmlkit.errors import CheckpointError
 from mmlkit.fileio import atomic_path, save_torch, write_json
 from mmlkit.models import save_checkpoint
 from mmlkit.models.safe_load import safe_load
+from mmlkit.runtime import code_paths, cpu_model, dispatch_environment
 from mmlkit.training.comm import Comm
 from mmlkit.training.member import Member
 
@@ -52,7 +54,7 @@ def save_state(out_dir: Path, member: Member, epochs_done: int, digest: str) -> 
     """Per-model resume state after ``epochs_done`` epochs; the previous one is kept as ``.prev``
     so that processes killed between two models' writes can still agree on an epoch."""
     path = state_path(out_dir, member)
-    blob = dict(epochs_done=epochs_done, digest=digest, model=member.model.state_dict(),
+    blob = dict(epochs_done=epochs_done, digest=digest, code_paths=code_paths(), model=member.model.state_dict(),
                 optimizer=member.optimizer.state_dict(), scaler=member.scaler.state_dict(),
                 best_top1=member.best_top1, best_epoch=member.best_epoch, history=member.history)
     # no generator state: every epoch reseeds each model's dropout from (seed, index, replica, epoch)
@@ -91,12 +93,30 @@ def load_state(path: Path, member: Member, digest: str, device: torch.device, al
     if st["digest"] != digest and st["digest"] not in also:
         raise CheckpointError(f"{path} belongs to another configuration (digest {st['digest']}, this run {digest}); "
                               "use a fresh out_dir or resume=False")
+    _check_code_paths(path, st.get("code_paths"))  # None: a state from before 2026-12-06, which did not record them
     member.model.load_state_dict(st["model"])
     member.optimizer.load_state_dict(st["optimizer"])
     member.scaler.load_state_dict(st["scaler"])
     member.best_top1, member.best_epoch = float(st["best_top1"]), int(st["best_epoch"])
     member.history = list(st["history"])
     return int(st["epochs_done"])
+
+
+def _check_code_paths(path: Path, then: str | None) -> None:
+    """Refuse to resume, on the pinned code paths, a state trained on a host's own ones or the other
+    way round (the two halves would make weights that no uninterrupted run makes); say so when only
+    the host changed under its own code paths, which no flag can undo here."""
+    now = code_paths()
+    if then is None or then == now:
+        return
+    if (then == "pinned") != (now == "pinned"):
+        how = ("python -m mmlkit train without --unpinned, ./run_all.sh, the kernel mmlkit" if then == "pinned" else
+               "python -m mmlkit train --unpinned, ./run_all.sh --unpinned, the kernel mmlkit-unpinned")
+        raise CheckpointError(f"{path} was trained on the {then} CPU code paths and this process runs on the {now} "
+                              "ones: resuming would train the rest on other floats, into weights no uninterrupted "
+                              f"run makes. Resume it on the {then} ones ({how}), or start again (--overwrite)")
+    print(f"[mmlkit] note: {path} was trained on the {then} CPU code paths, this host runs the {now} ones: "
+          "the resumed run's weights are not those of an uninterrupted run on either host", file=sys.stderr)
 
 
 def resume_epoch(out_dir: Path, members: list[Member], comm: Comm, digest: str, device: torch.device,
@@ -212,4 +232,4 @@ def gather_metrics(members: list[Member], comm: Comm, epochs: int, seconds: floa
 
 def write_done(out_dir: Path, mode: str, comm: Comm, digest: str, metrics: list[dict]) -> None:
     write_json(out_dir / "done.json", {"mode": mode, "world_size": comm.world_size, "digest": digest,
-                                       "models": metrics})
+                                       "cpu": cpu_model(), "dispatch": dispatch_environment(), "models": metrics})

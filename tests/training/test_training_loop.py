@@ -357,3 +357,22 @@ def test_a_state_of_an_older_version_resumes(tmp_path):
     st["digest"] = cfg.digest(portable=False)               # what an older mmlkit wrote
     torch.save(st, tmp_path / "run/state_model0_RGB.pt")
     assert train(cfg, tmp_path / "run", resume=True, progress=False).metrics[0]["epochs"] == 2
+
+
+def test_resume_refuses_other_cpu_code_paths(tmp_path, monkeypatch, capsys):
+    """A run interrupted on the host's own code paths is not resumed on the pinned ones (or the
+    other way round): the two halves would make weights no uninterrupted run makes. A host change
+    under its own code paths resumes, with a note. done.json records the code paths."""
+    cfg = fk.small_cfg(modalities=("RGB",), epochs=2)
+    monkeypatch.setattr(state, "code_paths", lambda: "unpinned AVX512")
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path, fk.data(fk.in_epoch(1, fk.fail(KeyboardInterrupt("killed")))), progress=False)
+    assert torch.load(tmp_path / "state_model0_RGB.pt", weights_only=True)["code_paths"] == "unpinned AVX512"
+    monkeypatch.setattr(state, "code_paths", lambda: "pinned")
+    with pytest.raises(CheckpointError, match=r"unpinned AVX512 CPU code paths .* pinned .*--unpinned"):
+        train(cfg, tmp_path, resume=True, progress=False)
+    monkeypatch.setattr(state, "code_paths", lambda: "unpinned AVX2")
+    train(cfg, tmp_path, resume=True, progress=False)
+    assert "trained on the unpinned AVX512 CPU code paths, this host runs the unpinned AVX2 ones" in capsys.readouterr().err
+    done = json.loads((tmp_path / "done.json").read_text())
+    assert set(done["dispatch"]) >= {"ATEN_CPU_CAPABILITY", "cpu_capability"} and done["cpu"]
