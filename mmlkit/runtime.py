@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 
 
 @contextlib.contextmanager
@@ -153,7 +153,7 @@ def code_paths() -> str:
     return f"unpinned {torch.backends.cpu.get_cpu_capability()}"
 
 
-def apply_dispatch(pinned: bool, env: "os._Environ[str] | dict[str, str] | None" = None) -> None:
+def apply_dispatch(pinned: bool, env: MutableMapping[str, str] | None = None) -> None:
     """Set :data:`PINNED_DISPATCH` in ``env`` (default ``os.environ``), or remove it (``pinned=False``).
 
     For a program's entry point (``python -m mmlkit train``): it works only before the process's
