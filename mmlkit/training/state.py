@@ -93,7 +93,7 @@ def load_state(path: Path, member: Member, digest: str, device: torch.device, al
     if st["digest"] != digest and st["digest"] not in also:
         raise CheckpointError(f"{path} belongs to another configuration (digest {st['digest']}, this run {digest}); "
                               "use a fresh out_dir or resume=False")
-    _check_code_paths(path, st.get("code_paths"))  # None: a state from before 2026-12-06, which did not record them
+    _check_code_paths(path, st.get("code_paths"))  # None: an older state, which did not record them
     member.model.load_state_dict(st["model"])
     member.optimizer.load_state_dict(st["optimizer"])
     member.scaler.load_state_dict(st["scaler"])
