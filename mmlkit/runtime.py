@@ -157,7 +157,8 @@ def apply_dispatch(pinned: bool, env: MutableMapping[str, str] | None = None) ->
     """Set :data:`PINNED_DISPATCH` in ``env`` (default ``os.environ``), or remove it (``pinned=False``).
 
     For a program's entry point (``python -m mmlkit train``): it works only before the process's
-    first tensor operation (see :data:`PINNED_DISPATCH`); check with :func:`code_paths` after.
+    first tensor operation (see :data:`PINNED_DISPATCH`); ``torch.backends.cpu.get_cpu_capability()``
+    says after whether ATen took it (``AVX2`` on an AVX-512 host).
     """
     env = os.environ if env is None else env
     for name, value in PINNED_DISPATCH.items():
