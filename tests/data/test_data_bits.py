@@ -16,8 +16,8 @@ and numpy and OpenCV choose vector kernels by the CPU too: numpy's ``X86_V3`` (A
   same data.
 
 * :func:`test_numpy_avx2_kernels_render_the_default_clips_alike` is the known exception, marked
-  ``xfail(strict=True)``: numpy's AVX-512 kernels of ``arctan2``, ``exp`` and ``power`` (float64)
-  round otherwise than its AVX2 ones, and the renderer uses them, so an AVX2 host writes 160 of
+  ``xfail(strict=True)``: numpy's AVX-512 kernel of ``arctan2`` (float64) rounds otherwise than
+  its path on AVX2 hosts, and the renderer uses it, so an AVX2 host writes 160 of
   the ``default`` benchmark's 8,961 videos otherwise (1.8%), and every run trained on them differs
   from ``papers_results/``. The test compares rendered frames, before the encoding to YUV 4:2:0
   absorbs most one-level differences: 16 of the first 300 clips differ there (6 of them in the
@@ -150,7 +150,7 @@ def render(n: int, env: dict[str, str] | None = None) -> dict[str, str]:
     return json.loads(proc.stdout)
 
 
-@pytest.mark.xfail(strict=True, reason="numpy's AVX-512 arctan2/exp/power round otherwise than its AVX2 ones: "
+@pytest.mark.xfail(strict=True, reason="numpy's AVX-512 arctan2 rounds otherwise than its AVX2 path: "
                                        "160 of the default benchmark's 8,961 clips render otherwise on AVX2 hosts")
 def test_numpy_avx2_kernels_render_the_default_clips_alike() -> None:
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""

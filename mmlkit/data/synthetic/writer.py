@@ -116,8 +116,8 @@ def _metadata(P: SynthPreset, seed: int, plan: list, records: dict[str, list[dic
 
 def numpy_avx512() -> bool | None:
     """Whether numpy may run its AVX-512 kernels here (``X86_V4``; None: not x86, or a numpy that does
-    not say). The renderer's float64 ``arctan2``, ``exp`` and ``power`` round otherwise on them than
-    on the AVX2 ones, so the benchmark's bytes depend on it (``tests/data/test_data_bits.py``)."""
+    not say). The renderer's float64 ``arctan2`` rounds otherwise on them than on
+    the AVX2 path, so the benchmark's bytes depend on it (``tests/data/test_data_bits.py``)."""
     try:
         from numpy._core._multiarray_umath import __cpu_features__
     except ImportError:  # pragma: no cover - numpy < 2
@@ -126,7 +126,7 @@ def numpy_avx512() -> bool | None:
 
 
 #: Printed once per generation where :func:`numpy_avx512` is False and clips are to be rendered.
-AVX2_NOTE = ("note: this host's numpy runs its AVX2 kernels, whose arctan2/exp/power round otherwise than the "
+AVX2_NOTE = ("note: this host's numpy runs its AVX2 kernels, whose arctan2 rounds otherwise than the "
              "AVX-512 kernels papers_results/' benchmark was rendered with: about 1.8% of the videos (160 of the "
              "default benchmark's 8,961) come out otherwise, so runs on them will not match papers_results/ to "
              "the digit (docs/measurements.md, 'The benchmark's bytes')")
