@@ -101,19 +101,32 @@ PINNED_DISPATCH: dict[str, str] = {
 }
 
 
-def cpu_model() -> str:
-    """The CPU's model name and x86 family and model (``/proc/cpuinfo``): ``<model name> (family F
-    model M)``; hosts of one machine type differ in these, and so in speed and vector instructions."""
+def _cpuinfo() -> dict[str, str] | None:
+    """The first processor's fields of ``/proc/cpuinfo`` (None where there is none: not Linux)."""
     from pathlib import Path
 
     try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()[:30]
+        block = Path("/proc/cpuinfo").read_text().split("\n\n", 1)[0]
     except OSError:
+        return None
+    return {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in block.splitlines() if ":" in line)}
+
+
+def cpu_model() -> str:
+    """The CPU's model name and x86 family and model (``/proc/cpuinfo``): ``<model name> (family F
+    model M)``; hosts of one machine type differ in these, and so in speed and vector instructions."""
+    info = _cpuinfo()
+    if info is None:
         import platform
 
         return platform.processor() or "unknown"
-    info = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in lines if ":" in line)}
     return f"{info.get('model name', 'unknown')} (family {info.get('cpu family', '?')} model {info.get('model', '?')})"
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags as ``/proc/cpuinfo`` lists them (``avx2``, ``avx512f``, ...); empty
+    where there is no ``/proc/cpuinfo``."""
+    return frozenset((_cpuinfo() or {}).get("flags", "").split())
 
 
 def dispatch_environment() -> dict[str, str | None]:

@@ -42,7 +42,7 @@ from typing import Any
 
 import pytest
 
-from mmlkit.runtime import PINNED_DISPATCH, pinned_env
+from mmlkit.runtime import PINNED_DISPATCH, cpu_flags, pinned_env
 
 REPO = Path(__file__).resolve().parents[1]
 DIGEST_FILE = Path(__file__).with_name("bits_digest.json")
@@ -140,16 +140,6 @@ def read_digest() -> dict[str, Any]:
 
 # -- the tests ------------------------------------------------------------------------------------
 
-def _cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
 PROBE = """
 import torch
 x = torch.ones(2, 16, 8, 8).to(memory_format=torch.channels_last)
@@ -233,7 +223,7 @@ def test_kept_freed_memory_changes_no_bits() -> None:
 
 @x86_only
 def test_pins_reach_the_subprocess() -> None:
-    if "avx2" not in _cpu_flags():
+    if "avx2" not in cpu_flags():
         pytest.skip("this x86 host has no AVX2: the pins cannot select AVX2 kernels here")
     seen = _probe(pinned_env())
     assert seen["aten"] == "AVX2", f"ATen dispatches to {seen['aten']!r} under the pins {PINNED_DISPATCH}"
@@ -244,7 +234,7 @@ def test_pins_reach_the_subprocess() -> None:
 
 
 def _avx512_host() -> None:
-    missing = [f for f in AVX512_FLAGS if f not in _cpu_flags()]
+    missing = [f for f in AVX512_FLAGS if f not in cpu_flags()]
     if missing:
         pytest.skip(f"not an AVX-512 host (no {', '.join(missing)} in /proc/cpuinfo)")
 

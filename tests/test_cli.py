@@ -195,17 +195,14 @@ def test_the_program_pins_the_cpu_dispatch_unless_unpinned(argv, pinned):
     removes pins the launching environment had. cli.main, called in a process, leaves it as it is."""
     import json
     import os
-    import platform
 
-    from mmlkit.runtime import PINNED_DISPATCH
+    from mmlkit.runtime import PINNED_DISPATCH, cpu_flags, pinned_env
 
-    start = dict(os.environ, **({} if pinned else PINNED_DISPATCH))  # --unpinned must remove inherited pins
-    if pinned:
-        start = {k: v for k, v in start.items() if k not in PINNED_DISPATCH}
+    # pinned: started without the pins, which the program must set; --unpinned: started with them
+    start = {k: v for k, v in os.environ.items() if k not in PINNED_DISPATCH} if pinned else pinned_env()
     out = subprocess.run([sys.executable, "-c", _ENV_PROBE, *argv], env=start, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen["env"] == (PINNED_DISPATCH if pinned else {k: None for k in PINNED_DISPATCH})
-    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
-    if platform.machine() in ("x86_64", "AMD64") and " avx2" in flags:
+    if "avx2" in cpu_flags():
         assert (seen["aten"] == "AVX2") if pinned else (seen["aten"] in ("AVX2", "AVX512")), seen

@@ -137,3 +137,22 @@ def test_a_missing_kernel_names_the_command_that_installs_it(tmp_path, monkeypat
     monkeypatch.setattr(KernelSpecManager, "kernel_dirs", property(lambda self: [str(tmp_path)]))
     with pytest.raises(ConfigError, match="no Jupyter kernel named 'mmlkit-unpinned'.*python -m mmlkit kernels"):
         notebook_kernel(pinned=False)
+
+
+def test_cpu_model_and_flags_come_from_the_first_processor(tmp_path, monkeypatch):
+    """Both read the first processor's block of /proc/cpuinfo; without one, the model is the
+    platform's word and there are no flags."""
+    from pathlib import Path
+
+    from mmlkit import runtime
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 avx512f\n\n"
+                    "processor\t: 1\ncpu family\t: 99\nmodel\t\t: 1\nmodel name\t: other\nflags\t\t: fpu\n")
+    real = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: real(info if str(self) == "/proc/cpuinfo" else self, *a, **k))
+    assert runtime.cpu_model() == "AMD EPYC (family 25 model 17)"
+    assert runtime.cpu_flags() == {"fpu", "avx2", "avx512f"}
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: (_ for _ in ()).throw(FileNotFoundError(str(self))))
+    assert runtime.cpu_flags() == frozenset()
+    assert runtime.cpu_model()  # platform.processor() or "unknown"

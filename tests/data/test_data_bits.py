@@ -37,12 +37,13 @@ import datetime
 import hashlib
 import json
 import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from mmlkit.runtime import cpu_flags
 
 REPO = Path(__file__).resolve().parents[2]
 DIGEST_FILE = Path(__file__).with_name("benchmark_digest.json")
@@ -98,8 +99,9 @@ def native(tmp_path_factory) -> dict[str, str]:
     return make(tmp_path_factory.mktemp("native") / "bench")
 
 
-def _x86() -> bool:
-    return platform.machine().lower() in ("x86_64", "amd64")
+def _skip_unless_avx512() -> None:
+    if "avx512f" not in cpu_flags():
+        pytest.skip("not an x86 AVX-512 host: its own kernels are already at most AVX2")
 
 
 def test_smoke_benchmark_matches_committed_digest(native) -> None:
@@ -115,9 +117,7 @@ def test_smoke_benchmark_matches_committed_digest(native) -> None:
 
 def test_avx2_kernels_make_the_same_benchmark(native, tmp_path) -> None:
     """On an AVX-512 host: numpy and OpenCV limited to their AVX2 kernels make the same files."""
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    if not _x86() or " avx512f" not in flags:
-        pytest.skip("not an x86 AVX-512 host: its own kernels are already at most AVX2")
+    _skip_unless_avx512()
     probe = subprocess.run([sys.executable, "-c", "import numpy, cv2; from numpy._core._multiarray_umath import "
                             "__cpu_features__ as f; print(f['X86_V4'], cv2.getCPUFeaturesLine())"],
                            env=dict(os.environ, **AVX2_KERNELS), capture_output=True, text=True, check=True)
@@ -153,9 +153,7 @@ def render(n: int, env: dict[str, str] | None = None) -> dict[str, str]:
 @pytest.mark.xfail(strict=True, reason="numpy's AVX-512 arctan2 rounds otherwise than its AVX2 path: "
                                        "160 of the default benchmark's 8,961 clips render otherwise on AVX2 hosts")
 def test_numpy_avx2_kernels_render_the_default_clips_alike() -> None:
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    if not _x86() or " avx512f" not in flags:
-        pytest.skip("not an x86 AVX-512 host: its own kernels are already at most AVX2")
+    _skip_unless_avx512()
     own, avx2 = render(RENDERED), render(RENDERED, AVX2_KERNELS)
     bad = _differ(own, avx2)
     assert not bad, f"{len(bad)} of the first {RENDERED} default clips render otherwise on numpy's AVX2 kernels: {bad}"
