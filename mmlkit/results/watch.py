@@ -142,8 +142,9 @@ class Expectation:
         The planned runs of ``names[current:]`` count unless a notebook before ``names[current]``
         used them (it made them). When this invocation trains the plan's very runs
         (``same_runs``; ``None``: as long as no run of ``trained_here``, those trained while
-        ``names[current]`` ran, lies outside the plan), the runs the store holds (``done``) are
-        not to do. Otherwise (another draw of the benchmark, other seeds: the same work under
+        ``names[current]`` ran, lies outside the plan; ``True``: unless every one of them does,
+        as when a new version of the benchmark or of the configs renames every run), the runs
+        the store holds (``done``) are not to do. Otherwise (another draw of the benchmark, other seeds: the same work under
         other names) the plan gives the count only, less one for each run of ``trained_here``;
         the runs the store held before are not recognised, so the count is an upper bound, and
         the seconds are that count at the mean of the planned runs. Runs the store lacks count
@@ -158,6 +159,8 @@ class Expectation:
         outside = [r for r in trained_here if r not in everywhere]
         if same_runs is None:
             same_runs = not outside
+        elif same_runs and trained_here and len(outside) == len(trained_here):
+            same_runs = False  # the same parameters, yet no run trained is the plan's: the code renamed them
         mean = sum(self.run_s.get(r, 0.0) for r in left) / len(left) if left else 0.0
         if same_runs:  # the very runs still to do, each at its own recorded seconds
             todo = [r for r in left if r not in done]

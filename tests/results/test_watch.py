@@ -118,6 +118,12 @@ def test_the_plan_counts_the_runs_the_store_does_not_hold_yet():
     # before any run, told that the plan's names are not this invocation's (another draw)
     assert exp.runs_left(["01", "03"], 0, {"a", "b", "c", "d", "e"}, [], same_runs=False) == (5, 600.0)
     assert exp.runs_left(["01", "03"], 0, {"a", "b", "c", "d", "e"}, [], same_runs=True) == (0, 0.0)
+    # the plan's parameters, but every run trained lies outside it (a new benchmark version renamed
+    # them all): counted down from the plan's size, not stuck at the planned runs the store lacks
+    assert exp.runs_left(["01", "03"], 0, set(), ["z1"], same_runs=True) == (4, 480.0)
+    assert exp.runs_left(["01", "03"], 0, set(), ["z1", "z2"], same_runs=True) == (3, 360.0)
+    # one extra run beside the plan's (a seed the rule asked for) leaves the plan's names in force
+    assert exp.runs_left(["01", "03"], 0, {"a"}, ["a", "s9"], same_runs=True) == (4, 480.0)
     assert Expectation.from_record(RECORD).runs_left(["01"], 0, set(), []) is None  # no plan
 
 
