@@ -123,6 +123,11 @@ def cpu_model() -> str:
     return f"{info.get('model name', 'unknown')} (family {info.get('cpu family', '?')} model {info.get('model', '?')})"
 
 
+#: ``/proc/cpuinfo`` flags of an AVX-512 host as ATen and numpy count one: both need all four before
+#: they run their AVX-512 kernels (ATen's ``AVX512`` capability, numpy's ``X86_V4``).
+AVX512_FLAGS = frozenset({"avx512f", "avx512bw", "avx512vl", "avx512dq"})
+
+
 def cpu_flags() -> frozenset[str]:
     """The CPU's feature flags as ``/proc/cpuinfo`` lists them (``avx2``, ``avx512f``, ...); empty
     where there is no ``/proc/cpuinfo``."""

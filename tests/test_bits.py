@@ -42,7 +42,7 @@ from typing import Any
 
 import pytest
 
-from mmlkit.runtime import PINNED_DISPATCH, cpu_flags, pinned_env
+from mmlkit.runtime import AVX512_FLAGS, PINNED_DISPATCH, cpu_flags, pinned_env
 
 REPO = Path(__file__).resolve().parents[1]
 DIGEST_FILE = Path(__file__).with_name("bits_digest.json")
@@ -50,8 +50,6 @@ WRITE_VAR = "MMLKIT_WRITE_BITS"
 
 #: The run: SGD steps, clips per step, segments per clip, input side (pixels), classes, threads.
 STEPS, BATCH, SEGMENTS, SIZE, NUM_CLASSES, THREADS = 20, 8, 8, 32, 29, 2
-#: /proc/cpuinfo flags ATen needs before it dispatches to its AVX-512 kernels.
-AVX512_FLAGS = ("avx512f", "avx512bw", "avx512vl", "avx512dq")
 
 
 # -- the run (executed in the subprocess) ---------------------------------------------------------
@@ -234,7 +232,7 @@ def test_pins_reach_the_subprocess() -> None:
 
 
 def _avx512_host() -> None:
-    missing = [f for f in AVX512_FLAGS if f not in cpu_flags()]
+    missing = sorted(AVX512_FLAGS - cpu_flags())
     if missing:
         pytest.skip(f"not an AVX-512 host (no {', '.join(missing)} in /proc/cpuinfo)")
 

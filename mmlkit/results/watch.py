@@ -144,8 +144,9 @@ class Expectation:
         (``same_runs``; ``None``: as long as no run of ``trained_here``, those trained while
         ``names[current]`` ran, lies outside the plan; ``True``: unless every one of them does,
         as when a new version of the benchmark or of the configs renames every run), the runs
-        the store holds (``done``) are not to do. Otherwise (another draw of the benchmark, other seeds: the same work under
-        other names) the plan gives the count only, less one for each run of ``trained_here``;
+        the store holds (``done``) are not to do. Otherwise (another draw of the benchmark, other
+        seeds: the same work under other names) the plan gives the count only, less one for each
+        run of ``trained_here``;
         the runs the store held before are not recognised, so the count is an upper bound, and
         the seconds are that count at the mean of the planned runs. Runs the store lacks count
         at their own recorded seconds (a 3-model cohort is 9 times a short single-model run).
