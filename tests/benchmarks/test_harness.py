@@ -209,3 +209,43 @@ def test_the_headers_bench_scores_alike_with_headers_kept_and_parsed_anew(monkey
     agree = [r for r in rows if r["unit"] == "bool"]
     assert len(timing) == len(agree) == 2 and all(r["ok"] for r in agree), rows
     assert all("headers parsed 0 vs" in r["notes"] for r in timing)
+
+
+def test_the_omp_bench_sets_each_setting_alone_on_the_pinned_paths(monkeypatch):
+    from benchmarks import bench_omp
+    from mmlkit.runtime import PINNED_DISPATCH
+
+    monkeypatch.setenv("OMP_WAIT_POLICY", "passive")  # a caller's own setting must not leak into a row
+    env = bench_omp.environment("active")
+    assert env["OMP_WAIT_POLICY"] == "active" and all(env[k] == v for k, v in PINNED_DISPATCH.items())
+    assert "OMP_WAIT_POLICY" not in bench_omp.environment("default")
+    assert bench_omp.environment("bind")["OMP_PLACES"] == "cores"
+
+
+def test_the_omp_bench_reports_ratios_and_fails_when_the_bits_differ(monkeypatch):
+    from benchmarks import bench_omp
+
+    speed = {None: 100.0, "active": 110.0, "passive": 90.0, "close": 100.0}
+
+    def fake(case, env, processes=1):
+        key = env.get("OMP_WAIT_POLICY") or env.get("OMP_PROC_BIND")
+        return [{"median": speed[key], "digest": "d"}]
+    monkeypatch.setattr(bench_omp, "measure", fake)
+    rows = {r["name"]: r for r in bench_omp.rows(quick=True)}
+    assert rows["OMP_WAIT_POLICY=active / as it comes"]["value"] == pytest.approx(1.1)
+    assert rows["OMP_WAIT_POLICY=passive / as it comes"]["value"] == pytest.approx(0.9)
+    assert rows["OpenMP settings: same bits"]["ok"] is True
+    monkeypatch.setattr(bench_omp, "measure", lambda case, env, processes=1: [
+        {"median": 1.0, "digest": env.get("OMP_WAIT_POLICY", "")}])
+    assert {r["name"]: r for r in bench_omp.rows(quick=True)}["OpenMP settings: same bits"]["ok"] is False
+
+
+@pytest.mark.slow
+def test_the_omp_settings_train_the_same_bits():
+    """Real children: spinning threads and sleeping ones train the same weights as the default."""
+    from benchmarks import bench_omp
+    from benchmarks.step_child import StepCase, measure
+
+    case = StepCase(model="default", threads=2, steps=2, warmup=0)
+    digests = {s: measure(case, bench_omp.environment(s))[0]["digest"] for s in ("default", "active", "passive")}
+    assert len(set(digests.values())) == 1, digests
