@@ -87,14 +87,17 @@ NUMERIC_PACKAGES: tuple[str, ...] = ("numpy", "opencv-python-headless", "opencv-
 
 
 def environment() -> dict[str, Any]:
-    """What a run's floats depend on besides its config: torch and the numeric packages'
-    versions, the CPU (model and the vector instructions torch uses), CPU count, torch threads,
+    """What a run's floats depend on besides its config: mmlkit's, torch's and the numeric
+    packages' versions, the CPU (model and the vector instructions torch uses), CPU count, torch threads,
     the CUDA device (if any). Recorded with every run, so two stores can be told apart."""
     from importlib import metadata
 
     import torch
 
-    env = {"torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
+    import mmlkit
+
+    env = {"mmlkit": mmlkit.__version__, "torch": torch.__version__, "python": platform.python_version(),
+           "machine": platform.machine(),
            "platform": platform.platform(), "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
            "cpu": cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability()}
     env["dispatch"] = dispatch_environment()  # the CPU-dispatch pins (mmlkit.runtime.PINNED_DISPATCH)
