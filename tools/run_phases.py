@@ -6,8 +6,10 @@ is read). Summed over a run's epochs, with what lies outside them, a run's time 
 
 - data, forward, backward, optimizer, validation: the epochs' phases;
 - epoch rest: an epoch's ``seconds`` less its phases (the loader's set-up, the metrics);
-- run set-up: the run's training time (:func:`mmlkit.results.store.training_seconds`) less its
-  epochs' ``seconds`` (building the data sets and models, writing checkpoints and logs);
+- run set-up: the run's training time as recorded when it was trained
+  (:func:`mmlkit.results.store.training_seconds` without a quiet retiming, so that it matches
+  the logs) less its epochs' ``seconds`` (building the data sets and models, writing
+  checkpoints and logs);
 - scoring: ``run.json``'s ``score_s``, every stored scoring of the run's final models.
 
 The runs are those of ``papers_results/compute.json`` (the last full run's, ``tools/run_costs.py``)
@@ -58,7 +60,7 @@ def run_parts(run_dir: Path) -> dict:
         row[p] = float(log[f"{p}_s"].sum())
     epochs_s = float(log["seconds"].sum())
     row["epoch_rest"] = max(0.0, epochs_s - sum(row[p] for p in PHASES))
-    row["setup"] = max(0.0, training_seconds(run_dir) - epochs_s)
+    row["setup"] = max(0.0, training_seconds(run_dir, retimed=False) - epochs_s)
     row["scoring"] = float(sum(((info.get("timings") or {}).get("score_s") or {}).values()))
     return row
 
