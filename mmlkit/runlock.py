@@ -123,6 +123,43 @@ def _try_lock(path: Path, me: str, key: str, say: Callable[[str], None], name: s
     return -1
 
 
+def lock_holder(folder: str | Path) -> dict[str, Any] | None:
+    """Who holds ``<folder>/.lock`` now: the identity its holder wrote (``pid``, ``host``,
+    ``since``, ``cmd``, ``what``, maybe ``by``; ``{}`` while it is being written), or None when no
+    process holds it. Only asks: it never waits and never takes a stale lock over.
+
+    With ``fcntl`` the OS answers (a shared ``flock`` tried without blocking, released at once; a
+    writer trying the lock in that instant waits one ``poll_s`` more). Without it, a lock file of
+    this host whose pid runs, or any other host's, counts as held.
+    """
+    path = Path(folder) / LOCK_NAME
+    if fcntl is not None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_holder(path) or {}
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+    holder = _read_holder(path)
+    if holder is None:
+        return {} if path.exists() else None
+    if holder.get("host") == socket.gethostname() and not _pid_alive(int(holder["pid"])):
+        return None
+    return holder
+
+
+def describe_holder(holder: dict[str, Any] | None) -> str:
+    """A holder as a waiter's line names it: ``03_ml_vs_mml (pid 1234 on this machine, since 09:22:10)``."""
+    return _describe(holder or None)
+
+
 @contextmanager
 def run_lock(folder: str | Path, *, what: str, poll_s: float = 0.5,
              say: Callable[[str], None] | None = None, by: str | None = None) -> Iterator[Path]:

@@ -229,3 +229,38 @@ def test_a_waiter_names_the_notebook_holding_the_run(tmp_path):
     waiter.join(5)
     assert lines[0].startswith(f"[mmlkit] runs/{d.name}: being trained and scored by 01_baselines_and_ensembles "
                                f"(pid {os.getpid()} on this machine, since ")
+
+
+def test_lock_holder_names_a_live_holder_and_none_once_it_is_gone(tmp_path):
+    d = tmp_path / "runs" / "RGB_s0_0123456789ab"
+    assert runlock.lock_holder(d) is None  # no folder, no lock file
+    with run_lock(d, what="trained"):
+        pass
+    assert runlock.lock_holder(d) is None  # the file stays after release (flock), and is free
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(d)], cwd=REPO, text=True, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        got = runlock.lock_holder(d)
+        assert got["pid"] == holder.pid and got["what"] == "trained"
+        assert f"pid {holder.pid} on this machine" in runlock.describe_holder(got)
+        assert runlock.lock_holder(d)["pid"] == holder.pid  # asking did not take it
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    assert runlock.lock_holder(d) is None
+
+
+def test_lock_holder_without_fcntl_reads_the_pid(tmp_path, monkeypatch):
+    monkeypatch.setattr(runlock, "fcntl", None)
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / ".lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(),
+                                         "cmd": "pytest", "what": "trained"}))
+    assert runlock.lock_holder(d)["pid"] == os.getpid()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (d / ".lock").write_text(json.dumps({"pid": gone.pid, "host": socket.gethostname(), "since": time.time()}))
+    assert runlock.lock_holder(d) is None  # a dead pid of this host holds nothing
+    (d / ".lock").write_text(json.dumps({"pid": gone.pid, "host": "another-host", "since": time.time()}))
+    assert runlock.lock_holder(d)["host"] == "another-host"  # another host's cannot be checked: held

@@ -229,6 +229,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=PROFILES, default=None,
                    help="with --dataset synthetic: the profile whose benchmark it is (default: 'default')")
 
+    p = sub.add_parser("runs", help="how far a results store has got: runs done, being trained, interrupted",
+                       description="Read a results store without touching it: how many runs are done, which are "
+                                   "being trained or scored now and by which process (a notebook, ./run_all.sh), "
+                                   "and which an interrupted process left half done (they resume when asked for "
+                                   "again).")
+    p.add_argument("--profile", choices=PROFILES, default="default",
+                   help="whose store: results/<profile>-pinned (default: 'default')")
+    p.add_argument("--results_dir", "--results-dir", dest="results_dir", default=None,
+                   help="the results store (default: the profile's, as ./run_all.sh and the notebooks use it)")
+    p.add_argument("--unpinned", action="store_true",
+                   help="the store of runs on the host's own code paths, results/<profile> (./run_all.sh --unpinned)")
+    p.add_argument("--all", action="store_true", help="also print every run's row")
+
     p = sub.add_parser("kernels", help="install the notebooks' Jupyter kernels (pinned and unpinned CPU dispatch)",
                        description="Install the Jupyter kernel the notebooks name, 'mmlkit' (this Python, CPU dispatch "
                                    "pinned to the AVX2 code paths so every x86 host trains the same bits), and "

@@ -125,8 +125,17 @@ def _cmd_kernels(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from mmlkit.results.status import run_status, status_text
+    from mmlkit.results.store import default_results_dir
+
+    where = Path(args.results_dir) if args.results_dir else default_results_dir(args.profile)
+    print(status_text(run_status(where), str(where), every_run=args.all))
+    return 0
+
+
 _COMMANDS = {"synth": _cmd_synth, "flow": _cmd_flow, "pretrain": _cmd_pretrain, "train": _cmd_train,
-             "test": _cmd_test, "export": _cmd_export, "kernels": _cmd_kernels}
+             "test": _cmd_test, "export": _cmd_export, "runs": _cmd_runs, "kernels": _cmd_kernels}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
