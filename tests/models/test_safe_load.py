@@ -25,14 +25,17 @@ def _files(tmp_path):
     text.write_text("not a checkpoint")
     cut = tmp_path / "cut.pt"
     cut.write_bytes(ok.read_bytes()[: ok.stat().st_size // 2])
-    return ok, code, text, cut
+    lines = tmp_path / "passwd.pt"  # a text file whose first byte the unpickler reads as an opcode
+    lines.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
+    return ok, code, text, cut, lines
 
 
 def test_plain_file_loads_and_refusals_say_why_without_the_wrong_advice(tmp_path, capfd):
-    ok, code, text, cut = _files(tmp_path)
+    ok, code, text, cut, lines = _files(tmp_path)
     assert torch.equal(safe_load(ok)["w"], torch.zeros(3))
     for path, reason in ((code, r"holds Python objects or code \(posix.system\)"),
                          (text, "not a PyTorch checkpoint file"), (cut, "not a PyTorch checkpoint file"),
+                         (lines, "not a PyTorch checkpoint file"),
                          (tmp_path / "missing.pt", "does not exist")):
         with pytest.raises(CheckpointError, match=reason) as e:
             safe_load(path, "checkpoint")
