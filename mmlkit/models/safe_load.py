@@ -7,7 +7,6 @@ first runs the code, the second cannot help), so it is never passed on.
 
 from __future__ import annotations
 
-import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ def refusal_reason(exc: BaseException) -> str:
     if m:
         return (f"it holds Python objects or code ({m.group(1)}); mmlkit only reads files of plain tensors and "
                 "numbers and never executes code from a checkpoint")
-    if (isinstance(exc, (KeyError, EOFError, IndexError, pickle.UnpicklingError)) or "zip archive" in text or "invalid load key" in text
+    if (isinstance(exc, (KeyError, EOFError, IndexError)) or "zip archive" in text or "invalid load key" in text
             or "Unsupported operand" in text):
         return "it is not a PyTorch checkpoint file (or it was cut short while being written or copied)"
     if "weights only load failed" in text.lower():
