@@ -129,8 +129,15 @@ def lock_holder(folder: str | Path) -> dict[str, Any] | None:
     process holds it. Only asks: it never waits and never takes a stale lock over.
 
     With ``fcntl`` the OS answers (a shared ``flock`` tried without blocking, released at once; a
-    writer trying the lock in that instant waits one ``poll_s`` more). Without it, a lock file of
-    this host whose pid runs, or any other host's, counts as held.
+    writer whose try falls in that instant tries again a few times within 50 ms before it says it
+    waits). Without it, a lock file of this host whose pid runs, or any other host's, counts as held.
+
+    Args:
+        folder: the run (or stand-in) folder.
+
+    Returns:
+        The holder's identity, ``{}`` while a holder is writing it, or None when the lock is free
+        (or there is no lock file).
     """
     path = Path(folder) / LOCK_NAME
     if fcntl is not None:
@@ -158,6 +165,16 @@ def lock_holder(folder: str | Path) -> dict[str, Any] | None:
 def describe_holder(holder: dict[str, Any] | None) -> str:
     """A holder as a waiter's line names it: ``03_ml_vs_mml (pid 1234 on this machine, since 09:22:10)``."""
     return _describe(holder or None)
+
+
+def _retry_briefly(path: Path, me: str, key: str, say: Callable[[str], None], name: str,
+                   tries: int = 5, pause_s: float = 0.01) -> int | None:
+    """:func:`_try_lock` a few more times within ``tries * pause_s`` seconds (a probe's instant)."""
+    for _ in range(tries):
+        time.sleep(pause_s)
+        if (fd := _try_lock(path, me, key, say, name)) is not None:
+            return fd
+    return None
 
 
 @contextmanager
@@ -194,6 +211,8 @@ def run_lock(folder: str | Path, *, what: str, poll_s: float = 0.5,
                      "cmd": _command(), "what": what, **({"by": by} if by else {})}) + "\n"
     waited_from = None
     while (fd := _try_lock(path, me, key, say, name)) is None:
+        if waited_from is None and (fd := _retry_briefly(path, me, key, say, name)) is not None:
+            break  # a reader's probe (lock_holder) held it for an instant: no wait to announce
         if waited_from is None:
             waited_from, holder = time.monotonic(), _read_holder(path)
             for _ in range(20 if holder is None else 0):  # a holder writes who it is just after locking

@@ -264,3 +264,18 @@ def test_lock_holder_without_fcntl_reads_the_pid(tmp_path, monkeypatch):
     assert runlock.lock_holder(d) is None  # a dead pid of this host holds nothing
     (d / ".lock").write_text(json.dumps({"pid": gone.pid, "host": "another-host", "since": time.time()}))
     assert runlock.lock_holder(d)["host"] == "another-host"  # another host's cannot be checked: held
+
+
+def test_a_probe_holding_the_lock_for_an_instant_is_not_announced_as_a_wait(tmp_path, monkeypatch):
+    """lock_holder's shared flock can fall on a writer's first try: the writer tries again briefly
+    before it says it waits (else its line would name the lock file's last, long gone holder)."""
+    real, calls = runlock._try_lock, []
+
+    def busy_once(*args):
+        calls.append(1)
+        return None if len(calls) == 1 else real(*args)
+    monkeypatch.setattr(runlock, "_try_lock", busy_once)
+    lines = []
+    with run_lock(tmp_path / "run", what="trained", poll_s=5.0, say=lines.append):
+        pass
+    assert len(calls) == 2 and lines == []

@@ -13,6 +13,12 @@ and what an interrupted process left half done. :func:`run_status` reads it with
   next process that asks for the run resumes it from its last epoch state;
 * ``not started``: the folder holds the config only.
 
+The image-pretraining stand-ins (``pretrained/``) are listed too, as ``image stand-in`` rows.
+Two cases read otherwise than one might guess: a process that reads a finished run holds its
+lock for that instant, so a run being read shows as ``scoring`` then; and a run whose process is
+still generating the benchmark (the first run on a fresh machine, minutes) shows as
+``training`` at epoch 0.
+
 ``python -m mmlkit runs`` prints :func:`status_text` (``--all``: every run's row).
 """
 
@@ -62,6 +68,20 @@ def run_status(results_dir: str | Path) -> pd.DataFrame:
         raise FileNotFoundError(f"{root}: no results store there (run ./run_all.sh or a notebook first, "
                                 "or name the store with --results_dir)")
     rows: list[dict[str, Any]] = []
+    for d in sorted((root / "pretrained").iterdir()) if (root / "pretrained").is_dir() else []:
+        holder = lock_holder(d)
+        info_path = d / "pretrain.json"
+        try:
+            info = json.loads(info_path.read_text()) if info_path.exists() else None
+        except (OSError, ValueError):  # being written
+            info = None
+        state = "training" if holder is not None else "done" if info is not None else "interrupted"
+        epochs = ((info or {}).get("key") or {}).get("config", {}).get("epochs")
+        rows.append({"run": f"pretrained/{d.name}", "modalities": "image stand-in", "seed": None, "state": state,
+                     "epochs": epochs if info is not None else 0, "of": epochs,
+                     "minutes": float((info or {}).get("seconds") or 0.0) / 60,
+                     "val_top1": (info or {}).get("heldout_top1"),
+                     "holder": describe_holder(holder) if holder is not None else ""})
     for d in sorted((root / "runs").iterdir()) if (root / "runs").is_dir() else []:
         try:
             cfg = json.loads((d / "config.json").read_text())
@@ -79,14 +99,24 @@ def run_status(results_dir: str | Path) -> pd.DataFrame:
                      "minutes": seconds / 60, "val_top1": top1,
                      "holder": describe_holder(holder) if holder is not None else ""})
     df = pd.DataFrame(rows, columns=["run", "modalities", "seed", "state", "epochs", "of", "minutes", "val_top1",
-                                     "holder"])
+                                     "holder"]).astype({"seed": "Int64", "epochs": "Int64", "of": "Int64"})
     order = {s: i for i, s in enumerate(STATES)}
     return df.sort_values(["state", "run"], key=lambda c: c.map(order) if c.name == "state" else c,
                           kind="stable").reset_index(drop=True)
 
 
 def status_text(df: pd.DataFrame, where: str, every_run: bool = False) -> str:
-    """The summary line, a line per run being trained or interrupted, and (``every_run``) a table of all."""
+    """What ``python -m mmlkit runs`` prints.
+
+    Args:
+        df: :func:`run_status`'s table.
+        where: the store's folder, as the first line names it.
+        every_run: also print every row of ``df``.
+
+    Returns:
+        The summary line (how many runs in each state), a line per run being trained, scored or
+        left interrupted, then (``every_run``) the table.
+    """
     counts = df["state"].value_counts()
     done = df[df["state"] == "done"]
     lines = [f"{where}: " + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATES if counts.get(s, 0))

@@ -41,18 +41,25 @@ def store(tmp_path):
     make_run(root, "Flow_s1_bbbbbbbbbbbb", 3)                    # interrupted after epoch 3
     make_run(root, "RGB-Flow_s2_cccccccccccc", 0)                # config only
     (root / "runs" / "not-a-run").mkdir()                          # no config.json: not listed
+    stand_in = root / "pretrained" / "resnet_tiny_dddddddddddd"
+    stand_in.mkdir(parents=True)
+    (stand_in / "pretrain.json").write_text(json.dumps({"seconds": 12.0, "heldout_top1": 66.5,
+                                                        "key": {"config": {"epochs": 6}}}))
     return root
 
 
 def test_states_from_the_folders(store):
     df = run_status(store).set_index("run")
     assert df["state"].to_dict() == {"Flow_s1_bbbbbbbbbbbb": "interrupted", "RGB_s0_aaaaaaaaaaaa": "done",
-                                     "RGB-Flow_s2_cccccccccccc": "not started"}
-    assert list(run_status(store)["state"]) == ["interrupted", "done", "not started"]  # the order of STATES
+                                     "RGB-Flow_s2_cccccccccccc": "not started",
+                                     "pretrained/resnet_tiny_dddddddddddd": "done"}
+    assert list(run_status(store)["state"]) == ["interrupted", "done", "done", "not started"]  # STATES' order
+    assert df.loc["pretrained/resnet_tiny_dddddddddddd", ["modalities", "epochs", "minutes", "val_top1"]].tolist() == [
+        "image stand-in", 6, pytest.approx(0.2), 66.5]
     assert (df.loc["Flow_s1_bbbbbbbbbbbb", ["epochs", "of", "minutes", "val_top1"]].tolist()
             == [3, 4, pytest.approx(1.5), 51.0])               # 3 x 30 s; the last validation at epoch 2
     text = status_text(run_status(store), "store")
-    assert text.splitlines()[0].startswith("store: 1 interrupted, 1 done, 1 not started (3 runs;")
+    assert text.splitlines()[0].startswith("store: 1 interrupted, 2 done, 1 not started (4 runs;")
     assert "interrupted  Flow_s1_bbbbbbbbbbbb (Flow, epoch 3/4, 1.5 min logged): resumes" in text
 
 
@@ -77,7 +84,7 @@ def test_a_run_held_by_a_live_process_is_being_trained_or_scored(store):
 def test_the_runs_command(store, capsys, tmp_path):
     assert main(["runs", "--results_dir", str(store), "--all"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"{store}: 1 interrupted, 1 done, 1 not started")
+    assert out.startswith(f"{store}: 1 interrupted, 2 done, 1 not started")
     assert "RGB-Flow_s2_cccccccccccc" in out and "not started" in out.splitlines()[-1]
     assert main(["runs", "--results_dir", str(tmp_path / "nowhere")]) == 2
     assert "no results store there" in capsys.readouterr().err
