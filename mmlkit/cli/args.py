@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="whose store: results/<profile>-pinned (default: 'default')")
     p.add_argument("--results_dir", "--results-dir", dest="results_dir", default=None,
                    help="the results store (default: the profile's, as ./run_all.sh and the notebooks use it)")
-    p.add_argument("--unpinned", action="store_true",
+    p.add_argument("--unpinned", dest="unpinned_store", action="store_true",
                    help="the store of runs on the host's own code paths, results/<profile> (./run_all.sh --unpinned)")
     p.add_argument("--all", action="store_true", help="also print every run's row")
 

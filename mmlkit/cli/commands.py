@@ -129,7 +129,9 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     from mmlkit.results.status import run_status, status_text
     from mmlkit.results.store import default_results_dir
 
-    where = Path(args.results_dir) if args.results_dir else default_results_dir(args.profile)
+    # only reads: no CPU dispatch to pin (the flag has its own name, so entry() imports no torch for it)
+    where = Path(args.results_dir) if args.results_dir else default_results_dir(args.profile,
+                                                                                 pinned=not args.unpinned_store)
     print(status_text(run_status(where), str(where), every_run=args.all))
     return 0
 

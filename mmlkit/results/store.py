@@ -59,15 +59,17 @@ def _read_json(path: Path) -> Any:
 REPO = Path(__file__).resolve().parents[2]
 
 
-def default_results_dir(profile: str) -> Path:
+def default_results_dir(profile: str, pinned: bool | None = None) -> Path:
     """``results/<profile>`` at the repository root: the store the notebooks and the CLI share.
 
-    In a process whose CPU dispatch is pinned (:func:`mmlkit.runtime.dispatch_pinned`: ``./run_all.sh
-    --pin-dispatch``), ``results/<profile>-pinned``: a run's address is its config, and on an
-    AVX-512 host the same config trains other bits pinned than unpinned, so the two never share
-    a store (a pinned full run would otherwise reuse the unpinned runs and mix the two).
+    For pinned runs (``pinned``; ``None``: whether this process's CPU dispatch is pinned,
+    :func:`mmlkit.runtime.dispatch_pinned`, as ``./run_all.sh`` pins it by default),
+    ``results/<profile>-pinned``: a run's address is its config, and on an AVX-512 host the same
+    config trains other bits pinned than unpinned, so the two never share a store (a pinned full
+    run would otherwise reuse the unpinned runs and mix the two).
     """
-    return REPO / "results" / (f"{profile}-pinned" if dispatch_pinned() else profile)
+    pinned = dispatch_pinned() if pinned is None else pinned
+    return REPO / "results" / (f"{profile}-pinned" if pinned else profile)
 
 
 def _run_stem(cfg: RunConfig) -> str:

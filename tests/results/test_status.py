@@ -92,3 +92,13 @@ def test_the_runs_command(store, capsys, tmp_path):
     empty.mkdir()
     assert main(["runs", "--results_dir", str(empty)]) == 0
     assert "no runs yet" in capsys.readouterr().out
+
+
+def test_the_runs_command_reads_the_pinned_store_unless_told_otherwise(capsys):
+    from mmlkit.results.store import REPO
+
+    for argv, folder in ((["runs"], "default-pinned"), (["runs", "--unpinned"], "default"),
+                         (["runs", "--profile", "smoke"], "smoke-pinned")):
+        main(argv)  # 0 with a store there (a developer's clone), 2 and one line without
+        out = capsys.readouterr()
+        assert str(REPO / "results" / folder) + ":" in out.out + out.err, out
