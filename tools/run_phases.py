@@ -18,9 +18,11 @@ what trains (one model of a modality, or a cohort of two or three). What this le
 work that is not a run (the benchmark, its flow, the image stand-in, notebooks' tables and
 figures), is in ``timings.json``'s notebook times.
 
-    .venv/bin/python tools/run_phases.py [--store results/default-pinned] [--write]
+    .venv/bin/python tools/run_phases.py [--store results/default-pinned] [--write] [--out DIR]
 
-``--write`` writes ``papers_results/phases.{json,md}``.
+``--write`` writes ``phases.{json,md}`` into ``--out`` (default ``papers_results/``); the JSON
+keeps every run's row, with its median epoch and forward seconds and its first and later
+validations' seconds, so that a figure quoted from it can be recomputed.
 """
 
 from __future__ import annotations
@@ -42,7 +44,19 @@ PARTS = (*PHASES, "epoch_rest", "setup", "scoring")
 
 
 def run_parts(run_dir: Path) -> dict:
-    """One run's seconds by part (:data:`PARTS`), its kind, epochs and model-epochs."""
+    """One run's seconds by part, from its folder.
+
+    Args:
+        run_dir: a finished run's folder (``config.json``, ``run.json``, ``log_model0_*.csv``).
+
+    Returns:
+        ``run``, ``kind`` (the modality, or ``cohort of N``), ``epochs``, ``model_epochs``, the
+        seconds of every part of :data:`PARTS`, and ``epoch_median_s``, ``forward_median_s``,
+        ``val_first_s``, ``val_later_median_s`` (None without a later validation) and ``cpu``.
+
+    Raises:
+        SystemExit: no epoch log, or one logged before the phase timers (names the file).
+    """
     config = json.loads((run_dir / "config.json").read_text())
     info = json.loads((run_dir / "run.json").read_text())
     logs = sorted(run_dir.glob("log_model0_*.csv"))
@@ -62,11 +76,25 @@ def run_parts(run_dir: Path) -> dict:
     row["epoch_rest"] = max(0.0, epochs_s - sum(row[p] for p in PHASES))
     row["setup"] = max(0.0, training_seconds(run_dir, retimed=False) - epochs_s)
     row["scoring"] = float(sum(((info.get("timings") or {}).get("score_s") or {}).values()))
+    vals = log.loc[log["val_s"] > 0, "val_s"]
+    row.update(epoch_median_s=float(log["seconds"].median()), forward_median_s=float(log["forward_s"].median()),
+               val_first_s=float(vals.iloc[0]) if len(vals) else None,
+               val_later_median_s=float(vals.iloc[1:].median()) if len(vals) > 1 else None,
+               cpu=(info.get("env") or {}).get("cpu"))
     return row
 
 
 def chosen_runs(store: Path, compute: Path) -> tuple[list[Path], str]:
-    """The runs to read and where the list came from."""
+    """The runs to read and where the list came from.
+
+    Args:
+        store: the results store.
+        compute: a ``compute.json`` (``tools/run_costs.py``) whose runs to read when the store
+            holds every one of them, finished.
+
+    Returns:
+        (run folders, a phrase naming them for the table's note).
+    """
     finished = sorted(p.parent for p in (store / "runs").glob("*/done.json"))
     if compute.exists():
         planned = [store / "runs" / r["run"] for r in json.loads(compute.read_text())["runs"]]
@@ -76,7 +104,8 @@ def chosen_runs(store: Path, compute: Path) -> tuple[list[Path], str]:
 
 
 def phase_table(rows: list[dict]) -> pd.DataFrame:
-    """Per kind and in total: runs, model-epochs, minutes and each part's share (%)."""
+    """Per kind of run and in total (``all``): runs, model-epochs, minutes, seconds per
+    model-epoch and each part's share of the minutes (%), from :func:`run_parts`' rows."""
     df = pd.DataFrame(rows)
     order = ["RGB", "Flow", "RGBDiff", "cohort of 2", "cohort of 3"]
     kinds = [k for k in order if k in set(df["kind"])] + sorted(set(df["kind"]) - set(order))
@@ -97,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the results store (default: results/default-pinned, ./run_all.sh's)")
     ap.add_argument("--compute", type=Path, default=OUT / "compute.json",
                     help="the run list (default: papers_results/compute.json)")
-    ap.add_argument("--write", action="store_true", help="write papers_results/phases.{json,md}")
+    ap.add_argument("--write", action="store_true", help="write phases.{json,md} into --out")
+    ap.add_argument("--out", type=Path, default=OUT, help="where --write writes (default: papers_results/)")
     args = ap.parse_args(argv)
     if not (args.store / "runs").is_dir():
         raise SystemExit(f"{args.store}: not a results store (no runs/ folder)")
@@ -106,16 +136,17 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.store}: no finished run")
     rows = [run_parts(d) for d in runs]
     table = phase_table(rows)
-    env = json.loads((runs[0] / "run.json").read_text()).get("env") or {}
-    host = f"{env.get('cpu', 'an unknown CPU')}, {env.get('threads', '?')} threads, dispatch {env.get('cpu_capability', '?')}"
+    cpus = pd.Series([r["cpu"] or "an unrecorded CPU" for r in rows]).value_counts()
+    host = "; ".join(f"{cpu}: {n} runs" for cpu, n in cpus.items())
     text = (to_markdown(table, formats={"n": "d", "model-epochs": "d", "s per model-epoch": ".2f"})
-            + f"\n\nFrom {source}, each as its own records timed it ({host}, the first run's record). "
+            + f"\n\nFrom {source}, each as its own records timed it ({host}). "
             "Shares are of each row's minutes: the epochs' phases (data ... val), the rest of the "
             "epochs, the runs' set-up and their scorings (`tools/run_phases.py`).\n")
     print(text)
     if args.write:
-        (OUT / "phases.json").write_text(json.dumps({"source": source, "host": host, "runs": rows}, indent=2))
-        (OUT / "phases.md").write_text(text)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "phases.json").write_text(json.dumps({"source": source, "host": host, "runs": rows}, indent=2))
+        (args.out / "phases.md").write_text(text)
     return 0
 
 

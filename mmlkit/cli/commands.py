@@ -175,6 +175,11 @@ def _run(args: argparse.Namespace) -> int:
     except (ConfigError, MmlkitError) as exc:
         print(f"mmlkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `python -m mmlkit runs | head`: the reader stopped reading, not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 0
     except OSError as exc:  # the file system said no (disk full, permissions, a vanished folder): one line
         print(f"mmlkit {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -105,6 +105,14 @@ def run_status(results_dir: str | Path) -> pd.DataFrame:
                           kind="stable").reset_index(drop=True)
 
 
+def _count(df: pd.DataFrame) -> str:
+    """``"60 runs and 1 image stand-in"``."""
+    stand_ins = int((df["modalities"] == "image stand-in").sum())
+    runs = len(df) - stand_ins
+    text = f"{runs} run{'s' * (runs != 1)}"
+    return text + (f" and {stand_ins} image stand-in{'s' * (stand_ins != 1)}" if stand_ins else "")
+
+
 def status_text(df: pd.DataFrame, where: str, every_run: bool = False) -> str:
     """What ``python -m mmlkit runs`` prints.
 
@@ -120,7 +128,7 @@ def status_text(df: pd.DataFrame, where: str, every_run: bool = False) -> str:
     counts = df["state"].value_counts()
     done = df[df["state"] == "done"]
     lines = [f"{where}: " + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATES if counts.get(s, 0))
-             + (f" ({len(df)} runs; the finished ones logged {done['minutes'].sum():.1f} min of epochs)" if len(df)
+             + (f" ({_count(df)}; the finished ones logged {done['minutes'].sum():.1f} min of epochs)" if len(df)
                 else "no runs yet")]
     for _, r in df[df["state"].isin(("training", "scoring", "interrupted"))].iterrows():
         what = f"epoch {r['epochs']}/{r['of']}, {r['minutes']:.1f} min logged"

@@ -26,9 +26,21 @@ def test_parts_of_a_run_sum_to_its_time(tmp_path, load_tool):
     d = make_run(tmp_path, "RGB_s0_a", ["RGB"], epochs=2, train_s=25.0, score_s={"heldout": 4.0, "centre": 1.0})
     row = tool.run_parts(d)
     # 2 epochs of 10 s: phases 2 x (1 + 2 + 4 + 0.5 + 1) = 17, the rest 3; set-up 25 - 20; scoring 5
-    assert row == {"run": "RGB_s0_a", "kind": "RGB", "epochs": 2, "model_epochs": 2, "data": 2.0, "forward": 4.0,
-                   "backward": 8.0, "optimizer": 1.0, "val": 2.0, "epoch_rest": 3.0, "setup": 5.0, "scoring": 5.0}
+    assert {k: row[k] for k in ("run", "kind", "epochs", "model_epochs", *tool.PARTS)} == {
+        "run": "RGB_s0_a", "kind": "RGB", "epochs": 2, "model_epochs": 2, "data": 2.0, "forward": 4.0,
+        "backward": 8.0, "optimizer": 1.0, "val": 2.0, "epoch_rest": 3.0, "setup": 5.0, "scoring": 5.0}
     assert sum(row[p] for p in tool.PARTS) == pytest.approx(25.0 + 5.0)
+    assert (row["epoch_median_s"], row["forward_median_s"], row["val_first_s"], row["val_later_median_s"],
+            row["cpu"]) == (10.0, 2.0, 1.0, 1.0, "test CPU")
+
+
+def test_a_retimed_run_keeps_the_set_up_of_the_time_its_logs_were_taken_with(tmp_path, load_tool):
+    tool = load_tool("run_phases")
+    d = make_run(tmp_path, "RGB_s0_r", ["RGB"], epochs=2, train_s=25.0, score_s={})
+    info = json.loads((d / "run.json").read_text())
+    info["timings"]["retimed"] = {"train_s": 12.0}  # a quiet retraining: faster than the logged epochs
+    (d / "run.json").write_text(json.dumps(info))
+    assert tool.run_parts(d)["setup"] == 5.0
 
 
 def test_a_cohort_is_read_once_and_counts_every_model(tmp_path, load_tool):
@@ -59,6 +71,11 @@ def test_table_shares_and_the_run_list(tmp_path, load_tool):
     assert len(tool.chosen_runs(store, compute)[0]) == 2
     compute.write_text(json.dumps({"runs": [{"run": "RGB_s0_a"}]}))
     assert [r.name for r in tool.chosen_runs(store, compute)[0]] == ["RGB_s0_a"]
+    out = tmp_path / "out"
+    assert tool.main(["--store", str(store), "--compute", str(compute), "--write", "--out", str(out)]) == 0
+    written = json.loads((out / "phases.json").read_text())
+    assert [r["run"] for r in written["runs"]] == ["RGB_s0_a"] and written["host"] == "test CPU: 1 runs"
+    assert "| RGB " in (out / "phases.md").read_text()
 
 
 def test_a_log_without_phase_timers_is_named(tmp_path, load_tool):

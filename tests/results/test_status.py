@@ -59,7 +59,7 @@ def test_states_from_the_folders(store):
     assert (df.loc["Flow_s1_bbbbbbbbbbbb", ["epochs", "of", "minutes", "val_top1"]].tolist()
             == [3, 4, pytest.approx(1.5), 51.0])               # 3 x 30 s; the last validation at epoch 2
     text = status_text(run_status(store), "store")
-    assert text.splitlines()[0].startswith("store: 1 interrupted, 2 done, 1 not started (4 runs;")
+    assert text.splitlines()[0].startswith("store: 1 interrupted, 2 done, 1 not started (3 runs and 1 image stand-in;")
     assert "interrupted  Flow_s1_bbbbbbbbbbbb (Flow, epoch 3/4, 1.5 min logged): resumes" in text
 
 
