@@ -43,6 +43,13 @@ def environment(setting: str) -> dict[str, str]:
 
 
 def rows(quick: bool) -> list[dict]:
+    """The harness's rows: the default step's clips/s as it comes, each setting's ratio to it
+    (median over rounds of the same round's ratio), and whether every process trained the same
+    weights (``ok`` False when not).
+
+    Args:
+        quick: 1 round of 4 steps (the tests) instead of 3 rounds of 30.
+    """
     rounds, steps, warmup = (1, 4, 2) if quick else (3, 30, 8)
     got: dict[str, list[dict]] = {s: [] for s in SETTINGS}
     for _ in range(rounds):
