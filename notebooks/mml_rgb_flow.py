@@ -30,12 +30,12 @@
 # Parameters (papermill overrides these; `./run_all.sh test` sets MMLKIT_PROFILE=smoke for nbval)
 import os
 profile = os.environ.get("MMLKIT_PROFILE", "default")  # smoke | default | paper
-seeds = [0]              # training seeds (./run_all.sh passes [0, 1, 2]); one seed: 12.5 min on 2 AVX-512 cores, ~26 on AVX2
+seeds = [0]              # training seeds (./run_all.sh passes [0, 1, 2]); one seed: 15-20 min on 2 AVX-512 cores (README)
 dataset = "synthetic"    # synthetic | somethingv2 | a path to an SSv2-format folder
 data_root = None         # the data root (SSv2: the folder holding labels.json)
 device = "cpu"           # cpu | cuda
 workers = 0              # data loader processes
-results_dir = None       # the runs store, default results/<profile> (relative paths: from the repo root)
+results_dir = None       # the runs store (relative to the repo root); default results/<profile>-pinned
 synth_seed = 0           # the draw of the synthetic benchmark (another draw: is a verdict a property of one?)
 threads = None           # torch threads per run; None: the profile's (./run_all.sh --lanes 2: 1 each)
 output_dir = None        # "papers_results" when run by ./run_all.sh; None: show, do not write
