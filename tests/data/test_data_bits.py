@@ -15,17 +15,11 @@ and numpy and OpenCV choose vector kernels by the CPU too: numpy's ``X86_V3`` (A
   compares file by file: on an AVX-512 host, every test run checks that an AVX2 host makes the
   same data.
 
-* :func:`test_numpy_avx2_kernels_render_the_default_clips_alike` is the known exception, marked
-  ``xfail(strict=True)``: numpy's AVX-512 kernel of ``arctan2`` (float64) rounds otherwise than
-  its path on AVX2 hosts, and the renderer uses it, so an AVX2 host writes 160 of
-  the ``default`` benchmark's 8,961 videos otherwise (1.8%), and every run trained on them differs
-  from ``papers_results/``. The test compares rendered frames, before the encoding to YUV 4:2:0
-  absorbs most one-level differences: 16 of the first 300 clips differ there (6 of them in the
-  written video). Measured 2026-12-06 on
-  an Intel Xeon family 6 model 167 with numpy 2.4.6, :data:`AVX2_KERNELS` standing in for an AVX2
-  host; OpenCV's AVX-512 kernels changed nothing. Making the renderer host-independent changes
-  the AVX-512 hosts' benchmark too, so it waits for a full run to replace ``papers_results/``; when
-  it lands, this test passes and ``strict`` makes that a failure until the mark goes.
+* :func:`test_numpy_avx2_kernels_render_the_default_clips_alike` renders the first 300 clips of the
+  ``default`` benchmark both ways and compares their frames. numpy's AVX-512 ``arctan2`` rounds
+  otherwise than its path on AVX2 hosts, which made an AVX2 host write 160 of the 8,961 videos of
+  generator version 2 otherwise; the renderer now takes ``arctan2`` from the C library
+  (:func:`mmlkit.data.synthetic.drawing.atan2`).
 
 Regenerate the committed digest (after a change to the generator or to those packages, on
 purpose), from the repository root: ``python -m tests.data.test_data_bits --write``.
@@ -150,8 +144,6 @@ def render(n: int, env: dict[str, str] | None = None) -> dict[str, str]:
     return json.loads(proc.stdout)
 
 
-@pytest.mark.xfail(strict=True, reason="numpy's AVX-512 arctan2 rounds otherwise than its AVX2 path: "
-                                       "160 of the default benchmark's 8,961 clips render otherwise on AVX2 hosts")
 def test_numpy_avx2_kernels_render_the_default_clips_alike() -> None:
     _skip_unless_avx512()
     own, avx2 = render(RENDERED), render(RENDERED, AVX2_KERNELS)

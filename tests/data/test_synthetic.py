@@ -330,29 +330,3 @@ def test_scoring_split_refuses_a_synthetic_benchmark_without_its_heldout_split(s
     with pytest.raises(DataError, match="no held-out split.*heldout_per_class"):
         scoring_split(cfg, "heldout")
 
-
-def test_a_host_without_numpys_avx512_kernels_is_told_its_benchmark_differs(tmp_path, monkeypatch, capsys):
-    """numpy's AVX2 kernels render some clips otherwise than the AVX-512 ones papers_results' benchmark
-    was made with (tests/data/test_data_bits.py): said once, on stderr, when clips are rendered."""
-    from mmlkit.data.synthetic import writer
-
-    tiny = dataclasses.replace(S.PRESETS["smoke"], name="tiny", train_per_class=1, val_per_class=0, test_clips=1)
-    monkeypatch.setattr(writer, "numpy_avx512", lambda: False)
-    S.generate(tmp_path / "d", tiny, seed=2, workers=1, montage=False, pack=False, progress=False)
-    assert capsys.readouterr().err.count("numpy runs its AVX2 kernels") == 1
-    S.generate(tmp_path / "d", tiny, seed=2, workers=1, montage=False, pack=False, progress=False)  # nothing to render
-    assert "AVX2 kernels" not in capsys.readouterr().err
-    monkeypatch.setattr(writer, "numpy_avx512", lambda: True)
-    S.generate(tmp_path / "e", tiny, seed=2, workers=1, montage=False, pack=False, progress=False)
-    assert "AVX2 kernels" not in capsys.readouterr().err
-
-
-def test_numpy_avx512_says_what_numpy_dispatches():
-    from mmlkit.data.synthetic.writer import numpy_avx512
-    from mmlkit.runtime import AVX512_FLAGS, cpu_flags
-
-    flags = cpu_flags()
-    if AVX512_FLAGS <= flags:
-        assert numpy_avx512() in (True, None)
-    elif "avx2" in flags:
-        assert numpy_avx512() in (False, None)

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from mmlkit.data.sthv2 import swap_left_right
+from mmlkit.data.synthetic.drawing import atan2
 from mmlkit.data.synthetic.presets import CLASSES, SynthPreset
 from mmlkit.errors import DataError
 
@@ -98,7 +99,7 @@ def _hand_spec(look: dict, tip_x, tip_y, direction, thick: float, reach: float) 
     ``-direction`` (a unit (2,) vector)."""
     look = dict(look, shape=1, texture=1, tex_angle=0.0)  # bar, a slightly different tip half
     return dict(look=look, x=tip_x - direction[0] * reach, y=tip_y - direction[1] * reach,
-                r=reach / 0.8, sx=1.0, sy=thick / reach, theta=float(np.arctan2(direction[1], direction[0])))
+                r=reach / 0.8, sx=1.0, sy=thick / reach, theta=float(atan2(direction[1], direction[0])))
 
 
 # ------------------------------------------------------------------------------------------

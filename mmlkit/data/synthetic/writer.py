@@ -9,7 +9,6 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -114,24 +113,6 @@ def _metadata(P: SynthPreset, seed: int, plan: list, records: dict[str, list[dic
                 num_frames={}, test_labels={vid: cls for s, _, cls, vid in plan if s == "test"})
 
 
-def numpy_avx512() -> bool | None:
-    """Whether numpy may run its AVX-512 kernels here (``X86_V4``; None: not x86, or a numpy that does
-    not say). The renderer's float64 ``arctan2`` rounds otherwise on them than on
-    the AVX2 path, so the benchmark's bytes depend on it (``tests/data/test_data_bits.py``)."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__
-    except ImportError:  # pragma: no cover - numpy < 2
-        return None
-    return __cpu_features__.get("X86_V4")
-
-
-#: Printed once per generation where :func:`numpy_avx512` is False and clips are to be rendered.
-AVX2_NOTE = ("note: this host's numpy runs its AVX2 kernels, whose arctan2 rounds otherwise than the "
-             "AVX-512 kernels papers_results/' benchmark was rendered with: about 1.8% of the videos (160 of the "
-             "default benchmark's 8,961) come out otherwise, so runs on them will not match papers_results/ to "
-             "the digit (docs/measurements.md, 'The benchmark's bytes')")
-
-
 def _start_method() -> mp.context.BaseContext:
     """The workers' start method: fork where available, else spawn.
 
@@ -185,8 +166,6 @@ def generate(out_dir: str | Path, preset: str | SynthPreset = "default", seed: i
             meta["num_frames"][vid] = _clip_length(P, seed, split, index)
         else:
             todo.append((str(root), P, int(seed), split, index, cls, vid))
-    if todo and numpy_avx512() is False:
-        print(f"[mmlkit] {AVX2_NOTE}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     for vid, n in imap_progress(_write_clip, todo, workers, desc=f"synthetic {P.name}", unit="clip",
                                 progress=progress, context=_start_method()):
