@@ -9,7 +9,9 @@ CPU dispatch it recorded (pinned or not, `mmlkit.runtime.PINNED_DISPATCH`) and i
 its final and best checkpoints must equal the stored ones weight for weight, or the run is left
 as it was and the tool says so. A retimed run's `run.json` gains `timings.retimed`:
 `{"train_s", "date", "cpu", "cpu_capability", "same_bits": true}`, which `tools/run_costs.py`
-counts instead of the first recording. Run it on a quiet machine: what it measures is wall time too.
+counts instead of the first recording, and the quiet training's epoch logs are kept in the run's
+`retimed/` folder, which `tools/run_phases.py` reads instead of the slowed ones. Run it on a quiet
+machine: what it measures is wall time too.
 
     .venv/bin/python tools/retime.py RUN_DIR [RUN_DIR ...]
     .venv/bin/python tools/retime.py --slower STORE [--factor 1.3] [--dry-run]
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mmlkit.results.store import training_seconds
+from mmlkit.results.store import RETIMED_LOGS, training_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,9 +68,10 @@ def _child_env(run_dir: Path) -> dict[str, str]:
     return pinned_env(env) if dispatch_pinned({k: v for k, v in recorded.items() if v is not None}) else env
 
 
-def retrain(run_dir: Path) -> dict:
+def retrain(run_dir: Path, logs_to: Path | None = None) -> dict:
     """In this process: train ``run_dir``'s config again in a scratch folder; its time and whether
-    every checkpoint equals the stored one."""
+    every checkpoint equals the stored one. With ``logs_to``, the training's epoch logs
+    (``log_model*.csv``) are copied there."""
     import torch
 
     from mmlkit.config import RunConfig, store_path
@@ -91,28 +95,37 @@ def retrain(run_dir: Path) -> dict:
             a = torch.load(stored, weights_only=False)["state_dict"]
             b = torch.load(Path(tmp) / stored.name, weights_only=False)["state_dict"]
             same &= a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+        if logs_to is not None:
+            logs_to.mkdir(parents=True, exist_ok=True)
+            for log in sorted(Path(tmp).glob("log_model*.csv")):
+                shutil.copy2(log, logs_to / log.name)
     return {"train_s": round(seconds, 3), "same_bits": bool(same),
             "cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
 
 def retime(run_dir: Path) -> dict:
-    """Retrain ``run_dir`` in a process of its own with the run's dispatch; write
-    ``timings.retimed`` when the bits agree. Returns what the child measured."""
+    """Retrain ``run_dir`` in a process of its own with the run's dispatch; when the bits agree,
+    write ``timings.retimed`` and keep the quiet training's epoch logs in ``run_dir/retimed/``.
+    Returns what the child measured."""
     from mmlkit.runtime import cpu_model
 
     if not (run_dir / "done.json").is_file():
         raise SystemExit(f"retime: {run_dir} is not a finished run (no done.json)")
-    out = subprocess.run([sys.executable, __file__, "--child", str(run_dir)], env=_child_env(run_dir), cwd=REPO,
-                         capture_output=True, text=True)
-    if out.returncode:
-        raise SystemExit(f"retime: training {run_dir.name} again failed:\n{out.stderr[-2000:]}")
-    got = json.loads(out.stdout.strip().splitlines()[-1])
-    if got["same_bits"]:
-        info = _read(run_dir / "run.json")
-        info.setdefault("timings", {})["retimed"] = {**got, "date": time.strftime("%Y-%m-%d"), "cpu": cpu_model()}
-        from mmlkit.fileio import write_json
+    with tempfile.TemporaryDirectory(prefix="retime_logs_") as logs:
+        out = subprocess.run([sys.executable, __file__, "--child", str(run_dir), "--logs", logs],
+                             env=_child_env(run_dir), cwd=REPO, capture_output=True, text=True)
+        if out.returncode:
+            raise SystemExit(f"retime: training {run_dir.name} again failed:\n{out.stderr[-2000:]}")
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+        if got["same_bits"]:
+            info = _read(run_dir / "run.json")
+            info.setdefault("timings", {})["retimed"] = {**got, "date": time.strftime("%Y-%m-%d"), "cpu": cpu_model()}
+            from mmlkit.fileio import write_json
 
-        write_json(run_dir / "run.json", info)
+            kept = run_dir / RETIMED_LOGS
+            shutil.rmtree(kept, ignore_errors=True)
+            shutil.copytree(logs, kept)
+            write_json(run_dir / "run.json", info)
     return got
 
 
@@ -123,9 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--factor", type=float, default=1.3)
     ap.add_argument("--dry-run", action="store_true", help="with --slower: list the runs, train nothing")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--logs", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(retrain(args.child)))
+        print(json.dumps(retrain(args.child, args.logs)))
         return 0
     runs = list(args.runs)
     if args.slower:

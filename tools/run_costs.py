@@ -90,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     recipe_runs = runs[runs["run"].isin({Path(d).name for d in by_step.get("mml_rgb_flow", ())})]
     recipe_min = (recipe_runs["train_s"].sum() + recipe_runs["score_s"].sum() + image_s) / 60
     n_retimed = int(runs["retimed"].sum())
-    retimed_note = (f", or for {n_retimed} runs slowed by other work when they were, as measured when "
-                    "`tools/retime.py` trained them again to the same bits on a quiet machine") if n_retimed else ""
+    retimed_note = (f", or for the {n_retimed} slowed by other work when {'they were' if n_retimed > 1 else 'it was'}, "
+                    "as measured when `tools/retime.py` trained "
+                    f"{'them' if n_retimed > 1 else 'it'} again to the same bits on a quiet machine") if n_retimed else ""
     OUT.mkdir(exist_ok=True)
     (OUT / "compute.json").write_text(json.dumps({"profile": args.profile, "seeds": list(study.seeds), "synth_seed": study.synth_seed,
                                                   "runs": rows, "image_stand_in_s": image_s,

@@ -6,10 +6,13 @@ is read). Summed over a run's epochs, with what lies outside them, a run's time 
 
 - data, forward, backward, optimizer, validation: the epochs' phases;
 - epoch rest: an epoch's ``seconds`` less its phases (the loader's set-up, the metrics);
-- run set-up: the run's training time as recorded when it was trained
-  (:func:`mmlkit.results.store.training_seconds` without a quiet retiming, so that it matches
-  the logs) less its epochs' ``seconds`` (building the data sets and models, writing
-  checkpoints and logs);
+- run set-up: the run's training time (:func:`mmlkit.results.store.training_seconds`) less its
+  epochs' ``seconds`` (building the data sets and models, writing checkpoints and logs).
+
+A run that other work slowed and ``tools/retime.py`` trained again to the same bits is read from
+its quiet retraining: the epoch logs it kept in the run's ``retimed/`` folder and its retimed
+training time, so the parts sum to what ``tools/run_costs.py`` counts. A run retimed before the
+logs were kept is read from its first logs and the time recorded with them.
 - scoring: ``run.json``'s ``score_s``, every stored scoring of the run's final models.
 
 The runs are those of ``papers_results/compute.json`` (the last full run's, ``tools/run_costs.py``)
@@ -33,7 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mmlkit.results.store import training_seconds
+from mmlkit.results.store import RETIMED_LOGS, training_seconds
 from mmlkit.results.tables import to_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,8 +53,9 @@ def run_parts(run_dir: Path) -> dict:
         run_dir: a finished run's folder (``config.json``, ``run.json``, ``log_model0_*.csv``).
 
     Returns:
-        ``run``, ``kind`` (the modality, or ``cohort of N``), ``epochs``, ``model_epochs``, the
-        seconds of every part of :data:`PARTS`, and ``epoch_median_s``, ``forward_median_s``,
+        ``run``, ``kind`` (the modality, or ``cohort of N``), ``epochs``, ``model_epochs``,
+        ``retimed`` (read from a quiet retraining's logs), the seconds of every part of
+        :data:`PARTS`, and ``epoch_median_s``, ``forward_median_s``,
         ``val_first_s``, ``val_later_median_s`` (None without a later validation) and ``cpu``.
 
     Raises:
@@ -59,7 +63,9 @@ def run_parts(run_dir: Path) -> dict:
     """
     config = json.loads((run_dir / "config.json").read_text())
     info = json.loads((run_dir / "run.json").read_text())
-    logs = sorted(run_dir.glob("log_model0_*.csv"))
+    quiet = sorted((run_dir / RETIMED_LOGS).glob("log_model0_*.csv"))
+    retimed = bool(quiet) and bool(((info.get("timings") or {}).get("retimed") or {}).get("train_s"))
+    logs = quiet if retimed else sorted(run_dir.glob("log_model0_*.csv"))
     if not logs:
         raise SystemExit(f"{run_dir}: no epoch log (log_model0_*.csv); is the run finished?")
     log = pd.read_csv(logs[0])
@@ -69,12 +75,12 @@ def run_parts(run_dir: Path) -> dict:
                          "has no phase timers)")
     mods = list(config["modalities"])
     row = {"run": run_dir.name, "kind": mods[0] if len(mods) == 1 else f"cohort of {len(mods)}",
-           "epochs": len(log), "model_epochs": len(log) * len(mods)}
+           "epochs": len(log), "model_epochs": len(log) * len(mods), "retimed": retimed}
     for p in PHASES:
         row[p] = float(log[f"{p}_s"].sum())
     epochs_s = float(log["seconds"].sum())
     row["epoch_rest"] = max(0.0, epochs_s - sum(row[p] for p in PHASES))
-    row["setup"] = max(0.0, training_seconds(run_dir, retimed=False) - epochs_s)
+    row["setup"] = max(0.0, training_seconds(run_dir, retimed=retimed) - epochs_s)
     row["scoring"] = float(sum(((info.get("timings") or {}).get("score_s") or {}).values()))
     vals = log.loc[log["val_s"] > 0, "val_s"]
     row.update(epoch_median_s=float(log["seconds"].median()), forward_median_s=float(log["forward_s"].median()),
@@ -139,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     cpus = pd.Series([r["cpu"] or "an unrecorded CPU" for r in rows]).value_counts()
     host = "; ".join(f"{cpu}: {n} runs" for cpu, n in cpus.items())
     text = (to_markdown(table, formats={"n": "d", "model-epochs": "d", "s per model-epoch": ".2f"})
-            + f"\n\nFrom {source}, each as its own records timed it ({host}). "
+            + f"\n\nFrom {source}, each as its own records timed it ({host}"
+            + (f"; {n} of them as `tools/retime.py` timed {'them' if n > 1 else 'it'} again on a quiet machine"
+               if (n := sum(r["retimed"] for r in rows)) else "") + "). "
             "Shares are of each row's minutes: the epochs' phases (data ... val), the rest of the "
             "epochs, the runs' set-up and their scorings (`tools/run_phases.py`).\n")
     print(text)

@@ -114,6 +114,10 @@ def environment() -> dict[str, Any]:
     return env
 
 
+#: a retimed run's folder (``tools/retime.py``) of the epoch logs its quiet retraining wrote
+RETIMED_LOGS = "retimed"
+
+
 def training_seconds(run_dir: str | Path, retimed: bool = True) -> float:
     """What a stored run's training cost, in seconds of wall time.
 

@@ -43,6 +43,8 @@ def test_a_run_is_retimed_only_when_it_trains_the_stored_bits(tmp_path, load_too
     retimed = json.loads((run.dir / "run.json").read_text())["timings"]["retimed"]
     assert retimed["same_bits"] is True and retimed["train_s"] > 0 and retimed["cpu"]
     assert training_seconds(run.dir) == retimed["train_s"]
+    kept = run.dir / "retimed" / "log_model0_RGB.csv"    # the quiet training's epoch log, for run_phases
+    assert kept.is_file() and len(kept.read_text().splitlines()) == 2
     # a stored checkpoint the config does not train: the retraining (here, in this process) sees it
     ckpt = torch.load(run.dir / "model0_RGB.pt", weights_only=False)
     first = next(k for k, v in ckpt["state_dict"].items() if v.is_floating_point())
@@ -58,5 +60,6 @@ def test_a_run_is_retimed_only_when_it_trains_the_stored_bits(tmp_path, load_too
     answer = json.dumps({"train_s": 1.0, "same_bits": False, "cpu_capability": "AVX2"})
     monkeypatch.setattr(tool.subprocess, "run",
                         lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout=answer + "\n", stderr=""))
+    kept.unlink()
     assert tool.main([str(run.dir)]) == 1
-    assert (run.dir / "run.json").read_text() == before
+    assert (run.dir / "run.json").read_text() == before and not kept.exists()
