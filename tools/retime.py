@@ -122,6 +122,7 @@ def retime(run_dir: Path) -> dict:
             info.setdefault("timings", {})["retimed"] = {**got, "date": time.strftime("%Y-%m-%d"), "cpu": cpu_model()}
             from mmlkit.fileio import write_json
 
+            # the logs first, run.json last: run_phases reads retimed/ only beside a retimed time
             kept = run_dir / RETIMED_LOGS
             shutil.rmtree(kept, ignore_errors=True)
             shutil.copytree(logs, kept)

@@ -86,7 +86,7 @@ def run_parts(run_dir: Path) -> dict:
     row.update(epoch_median_s=float(log["seconds"].median()), forward_median_s=float(log["forward_s"].median()),
                val_first_s=float(vals.iloc[0]) if len(vals) else None,
                val_later_median_s=float(vals.iloc[1:].median()) if len(vals) > 1 else None,
-               cpu=(info.get("env") or {}).get("cpu"))
+               cpu=(((info.get("timings") or {}).get("retimed") or {}) if retimed else (info.get("env") or {})).get("cpu"))
     return row
 
 

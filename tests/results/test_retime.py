@@ -60,6 +60,6 @@ def test_a_run_is_retimed_only_when_it_trains_the_stored_bits(tmp_path, load_too
     answer = json.dumps({"train_s": 1.0, "same_bits": False, "cpu_capability": "AVX2"})
     monkeypatch.setattr(tool.subprocess, "run",
                         lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout=answer + "\n", stderr=""))
-    kept.unlink()
+    kept_before = kept.read_text()
     assert tool.main([str(run.dir)]) == 1
-    assert (run.dir / "run.json").read_text() == before and not kept.exists()
+    assert (run.dir / "run.json").read_text() == before and kept.read_text() == kept_before

@@ -90,14 +90,14 @@ def test_a_run_retimed_with_its_logs_is_read_from_its_quiet_retraining(tmp_path,
     tool = load_tool("run_phases")
     d = make_run(tmp_path, "RGB_s0_q", ["RGB"], epochs=2, train_s=25.0, score_s={"heldout": 4.0})
     info = json.loads((d / "run.json").read_text())
-    info["timings"]["retimed"] = {"train_s": 12.0}
+    info["timings"]["retimed"] = {"train_s": 12.0, "cpu": "quiet CPU"}
     (d / "run.json").write_text(json.dumps(info))
     quiet = d / "retimed"                       # tools/retime.py keeps the quiet training's logs here
     quiet.mkdir()
     (quiet / "log_model0_RGB.csv").write_text("epoch,seconds,data_s,forward_s,backward_s,optimizer_s,val_s\n"
                                               "1,5.0,0.5,1.0,2.0,0.25,0.5\n2,5.0,0.5,1.0,2.0,0.25,0.5\n")
     row = tool.run_parts(d)
-    assert row["retimed"] is True
+    assert row["retimed"] is True and row["cpu"] == "quiet CPU"       # the host that timed these logs
     assert (row["data"], row["backward"], row["epoch_rest"], row["setup"]) == (1.0, 4.0, 1.5, 2.0)
     assert sum(row[p] for p in tool.PARTS) == pytest.approx(12.0 + 4.0)   # what run_costs counts
     # the logs alone, without a retimed time in run.json, are not a retiming
