@@ -32,7 +32,8 @@ from typing import Callable, Iterator, Sequence
 from mmlkit.config import ConfigError
 from mmlkit.results.experiments import shown_path
 from mmlkit.results.store import REPO, default_results_dir
-from mmlkit.results.watch import Expectation, StoreWatcher, compute_plan, finished_runs, plan_names_these_runs
+from mmlkit.results.watch import (Expectation, StoreWatcher, compute_plan, finished_runs, plan_for_seeds,
+                                  plan_names_these_runs)
 from mmlkit.runtime import KERNEL, dispatch_pinned, notebook_kernel
 
 NOTEBOOKS = REPO / "notebooks"
@@ -540,6 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     # one line per finished training run, with an estimate of what is left (mmlkit.results.watch)
     compute = compute_plan(args.profile)
+    compute = None if compute is None else plan_for_seeds(compute, params["seeds"])
     same = None if compute is None else plan_names_these_runs(compute, params["seeds"], params["synth_seed"],
                                                                params["dataset"])
     if args.lanes > 1:

@@ -28,6 +28,7 @@ alone: :class:`PlanTracker`, which a ``Study(..., notebook=...)`` asks after eac
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
@@ -62,6 +63,33 @@ def plan_names_these_runs(compute: dict, seeds: Sequence[int], synth_seed: int, 
         return None
     return (list(seeds) == list(compute["seeds"]) and int(synth_seed) == int(compute.get("synth_seed", 0))
             and dataset == "synthetic")
+
+
+#: a run folder's seed: ``RGB-Flow_s2_ba81c8f97d1f`` -> 2 (the store names runs ``<Mods>_s<seed>_<hash>``)
+RUN_SEED = re.compile(r"_s(\d+)_[0-9a-f]+$")
+
+
+def plan_for_seeds(compute: dict, seeds: Sequence[int]) -> dict:
+    """``compute`` narrowed to the runs of ``seeds`` when they are some of its seeds only.
+
+    The plan records the first-stage seeds of the full run it was made from (``./run_all.sh``'s
+    three); a notebook run on some of them (``papermill notebooks/mml_rgb_flow.ipynb``: seed 0)
+    trains the plan's runs of those seeds and no others, so the plan keeps those, with
+    ``seeds`` as its seeds (:func:`plan_names_these_runs` then says the names are this
+    invocation's). The runs the seed rule added (seeds past the first stage's) go too: on fewer
+    seeds the rule asks anew. Other seeds, or the same ones: ``compute`` as it is.
+    """
+    planned = compute.get("seeds")
+    if planned is None or not set(seeds) < set(planned):
+        return compute
+    keep = {int(s) for s in seeds}
+
+    def of_these_seeds(run: str) -> bool:
+        m = RUN_SEED.search(run)
+        return m is not None and int(m.group(1)) in keep
+
+    notebooks = {k: [r for r in v if of_these_seeds(r)] for k, v in (compute.get("notebooks") or {}).items()}
+    return {**compute, "seeds": list(seeds), "notebooks": notebooks}
 
 
 def finished_runs(results_dir: str | Path) -> set[str]:
@@ -364,6 +392,8 @@ class PlanTracker:
         compute = compute_plan(profile, path)
         if not compute or notebook not in (compute.get("notebooks") or {}):
             return None
+        if runs_of is not None:
+            compute = plan_for_seeds(compute, runs_of[0])
         same = None if runs_of is None else plan_names_these_runs(compute, *runs_of)
         return cls(notebook, results_dir, compute, same)
 

@@ -209,18 +209,46 @@ def test_a_kernel_and_run_all_decide_alike_whether_the_plan_names_their_runs(tmp
     plan.write_text(json.dumps({**COMPUTE, "seeds": [0, 1, 2], "synth_seed": 0}))
     compute = json.loads(plan.read_text())
     assert watch.plan_names_these_runs(compute, (0, 1, 2), 0, "synthetic") is True
-    assert watch.plan_names_these_runs(compute, (0,), 0, "synthetic") is False
+    assert watch.plan_names_these_runs(compute, (3,), 0, "synthetic") is False
     assert watch.plan_names_these_runs(compute, (0, 1, 2), 1, "synthetic") is False
     assert watch.plan_names_these_runs(compute, (0, 1, 2), 0, "somethingv2") is False
     assert watch.plan_names_these_runs(COMPUTE, (0,), 0, "synthetic") is None  # a plan without its seeds
     _finish(tmp_path, "c")  # stored before
     same = watch.PlanTracker.for_notebook("03", tmp_path, "default", plan, runs_of=((0, 1, 2), 0, "synthetic"))
-    other = watch.PlanTracker.for_notebook("03", tmp_path, "default", plan, runs_of=((0,), 0, "synthetic"))
+    other = watch.PlanTracker.for_notebook("03", tmp_path, "default", plan, runs_of=((3,), 0, "synthetic"))
     assert same.same_runs is True and other.same_runs is False
     d = _finish(tmp_path, "d")
     # the plan's runs: the store's c is not to do; another study's: 3 planned less the one it trained
     assert same.trained(d).startswith("03: about 1 run to do")
     assert other.trained(d).startswith("03: about 2 runs to do")
+
+
+#: a plan made with seeds 0-2, whose seed rule added seed 3 to notebook 01
+SEEDED = {"profile": "default", "seeds": [0, 1, 2], "synth_seed": 0,
+          "notebooks": {"01": ["RGB_s0_aa", "RGB_s1_ab", "RGB_s2_ac", "RGB_s3_ad"],
+                        "mml": ["RGB_s0_aa", "RGB_s1_ab", "RGB_s2_ac", "RGB-Flow_s0_ba", "RGB-Flow_s1_bb",
+                                "RGB-Flow_s2_bc", "RGB-Flow_s12_bd"]},
+          "runs": [{"run": r, "train_s": 100.0, "score_s": 0.0}
+                   for r in ("RGB_s0_aa", "RGB_s1_ab", "RGB_s2_ac", "RGB_s3_ad", "RGB-Flow_s0_ba", "RGB-Flow_s1_bb",
+                             "RGB-Flow_s2_bc", "RGB-Flow_s12_bd")]}
+
+
+def test_a_notebook_on_some_of_the_plans_seeds_counts_their_runs_only(tmp_path):
+    """``papermill notebooks/mml_rgb_flow.ipynb`` (seed 0) against a plan of ``./run_all.sh``'s
+    three seeds: the plan keeps seed 0's runs, which are this kernel's very runs."""
+    narrowed = watch.plan_for_seeds(SEEDED, (0,))
+    assert narrowed["notebooks"] == {"01": ["RGB_s0_aa"], "mml": ["RGB_s0_aa", "RGB-Flow_s0_ba"]}
+    assert narrowed["seeds"] == [0] and watch.plan_names_these_runs(narrowed, (0,), 0, "synthetic") is True
+    assert watch.plan_for_seeds(SEEDED, (1, 2))["notebooks"]["01"] == ["RGB_s1_ab", "RGB_s2_ac"]  # not s12, s3
+    for seeds in ((0, 1, 2), (0, 5), (7,)):              # the plan's seeds, or others: the plan as it is
+        assert watch.plan_for_seeds(SEEDED, seeds) is SEEDED
+    assert watch.plan_for_seeds(COMPUTE, (0,)) is COMPUTE  # a plan without its seeds
+    plan = tmp_path / "compute.json"
+    plan.write_text(json.dumps(SEEDED))
+    t = watch.PlanTracker.for_notebook("mml", tmp_path, "default", plan, runs_of=((0,), 0, "synthetic"))
+    assert t.same_runs is True
+    # seed 0's stage-1 model trained: its cohort is left (not the 6 other runs of the whole plan)
+    assert t.trained(_finish(tmp_path, "RGB_s0_aa")).startswith("mml: about 1 run to do")
 
 
 def test_side_by_side_notebooks_each_count_the_runs_they_trained(tmp_path):
