@@ -29,10 +29,10 @@ from mmlkit.results import analyses
 from mmlkit.results.experiments import Study
 from mmlkit.results.paper_tables import paper_tables
 from mmlkit.results.tables import to_markdown
+from mmlkit.results.watch import plan_for_seeds
 from mmlkit.results.when_mml_helps import when_mml_helps
 
 OUT = Path(__file__).resolve().parents[1] / "papers_results"
-RECIPE_ALONE = "mml_rgb_flow, seed 0"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +41,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0,1,2")
     args = ap.parse_args(argv)
     study = Study(profile=args.profile, seeds=args.seeds)  # parses "0,1,2" (experiments.parse_seeds)
-    recipe_study = Study(profile=args.profile, seeds=(0,))  # mml_rgb_flow's default: one seed
     used: dict[str, str] = {}  # run dir -> first notebook that uses it
     by_step: dict[str, set] = {}  # notebook -> every run dir it uses (the recipe alone, from scratch)
     current = {"name": ""}
@@ -74,11 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, fn in steps:
         current["name"] = name
         fn()
-    # the recipe alone, as a reader runs it (papermill's default: seed 0); its runs are counted
-    # above already, for the first notebook that uses them
-    current["name"] = RECIPE_ALONE
-    recipe(recipe_study)
-    recipe_alone = by_step.pop(RECIPE_ALONE)
+    # the recipe alone, as a reader runs it (papermill's default: seed 0): its seed-0 runs, counted
+    # above already for the first notebook that uses them
+    recipe_alone = plan_for_seeds({"seeds": list(study.seeds), "notebooks": {"mml_rgb_flow": sorted(
+        by_step["mml_rgb_flow"])}}, (0,))["notebooks"]["mml_rgb_flow"]
     rows = []
     for d, name in used.items():
         info = json.loads((Path(d) / "run.json").read_text())

@@ -7,13 +7,13 @@ is read). Summed over a run's epochs, with what lies outside them, a run's time 
 - data, forward, backward, optimizer, validation: the epochs' phases;
 - epoch rest: an epoch's ``seconds`` less its phases (the loader's set-up, the metrics);
 - run set-up: the run's training time (:func:`mmlkit.results.store.training_seconds`) less its
-  epochs' ``seconds`` (building the data sets and models, writing checkpoints and logs).
+  epochs' ``seconds`` (building the data sets and models, writing checkpoints and logs);
+- scoring: ``run.json``'s ``score_s``, every stored scoring of the run's final models.
 
 A run that other work slowed and ``tools/retime.py`` trained again to the same bits is read from
 its quiet retraining: the epoch logs it kept in the run's ``retimed/`` folder and its retimed
 training time, so the parts sum to what ``tools/run_costs.py`` counts. A run retimed before the
 logs were kept is read from its first logs and the time recorded with them.
-- scoring: ``run.json``'s ``score_s``, every stored scoring of the run's final models.
 
 The runs are those of ``papers_results/compute.json`` (the last full run's, ``tools/run_costs.py``)
 when the store holds them all, else every finished run in the store, and rows group them by
@@ -64,7 +64,8 @@ def run_parts(run_dir: Path) -> dict:
     config = json.loads((run_dir / "config.json").read_text())
     info = json.loads((run_dir / "run.json").read_text())
     quiet = sorted((run_dir / RETIMED_LOGS).glob("log_model0_*.csv"))
-    retimed = bool(quiet) and bool(((info.get("timings") or {}).get("retimed") or {}).get("train_s"))
+    retiming = (info.get("timings") or {}).get("retimed") or {}
+    retimed = bool(quiet) and bool(retiming.get("train_s"))
     logs = quiet if retimed else sorted(run_dir.glob("log_model0_*.csv"))
     if not logs:
         raise SystemExit(f"{run_dir}: no epoch log (log_model0_*.csv); is the run finished?")
@@ -86,7 +87,7 @@ def run_parts(run_dir: Path) -> dict:
     row.update(epoch_median_s=float(log["seconds"].median()), forward_median_s=float(log["forward_s"].median()),
                val_first_s=float(vals.iloc[0]) if len(vals) else None,
                val_later_median_s=float(vals.iloc[1:].median()) if len(vals) > 1 else None,
-               cpu=(((info.get("timings") or {}).get("retimed") or {}) if retimed else (info.get("env") or {})).get("cpu"))
+               cpu=(retiming if retimed else info.get("env") or {}).get("cpu"))
     return row
 
 
