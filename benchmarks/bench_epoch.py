@@ -1,11 +1,11 @@
 """Where an epoch goes (issue 22, item 1): the training loop's own phase timers, per modality.
 
-Trains each single-modality model of the profile, and the RGB,Flow cohort, for ``eval_freq``
-epochs (one validation, so the shares are those of the real schedule) on the profile's benchmark,
-and reads the epoch log's columns (:data:`mmlkit.training.state.CSV_COLUMNS`): waiting for the
+Trains each single-modality model of the profile, and the RGB,Flow cohort, for ``eval_freq + 1``
+epochs on the profile's benchmark (validating after epoch ``eval_freq`` and after the last), and reads the epoch log's columns (:data:`mmlkit.training.state.CSV_COLUMNS`): waiting for the
 batch (``data``), forward passes and losses, backward passes, optimizer steps, validation, and
 the rest of the epoch's wall time (loader set-up, metrics). The first epoch is left out of the
-shares (it builds the datasets' caches and the allocator's pools). One row per (setup, phase):
+shares (it builds the datasets' caches and the allocator's pools), and a validation counts once
+per ``eval_freq`` epochs, as in the profile's schedule (:func:`epoch_shares`). One row per (setup, phase):
 the share of the epoch's wall time in percent, with the seconds per epoch in the notes.
 
 Beside it, side by side in the same run: the RGB model's epoch with its loader in one worker
@@ -33,10 +33,25 @@ from mmlkit.training.loop import PHASES
 SETUPS: tuple[tuple[str, ...], ...] = (("RGB",), ("Flow",), ("RGBDiff",), ("RGB", "Flow"))
 
 
-def epoch_shares(log: pd.DataFrame) -> dict[str, float]:
-    """Seconds per epoch of each phase and of the rest, averaged over the log's epochs."""
-    out = {p: float(log[f"{p}_s"].fillna(0).mean()) for p in PHASES}
-    out["epoch"] = float(log["seconds"].mean())
+def epoch_shares(log: pd.DataFrame, eval_freq: int) -> dict[str, float]:
+    """Seconds per epoch of each phase and of the rest, at the schedule's rate of validation.
+
+    The training phases and the rest are averaged over the log's epochs. Validation is the mean
+    ``val_s`` of the epochs that validated, spread over ``eval_freq`` epochs: a short run
+    validates at its last epoch too (``eval_freq + 1`` epochs hold two validations in the four
+    kept here, twice the schedule's one in four), so averaging ``val_s`` over the epochs would
+    count validation twice as often as a run of the profile's schedule does.
+
+    Args:
+        log: one row per epoch, ``seconds`` and the ``<phase>_s`` columns of
+            :data:`mmlkit.training.loop.PHASES` (``val_s`` 0 or NaN where none ran).
+        eval_freq: validations come every this many epochs in the schedule.
+    """
+    val = log["val_s"].fillna(0)
+    validated = val[val > 0]
+    out = {p: float(log[f"{p}_s"].fillna(0).mean()) for p in PHASES if p != "val"}
+    out["val"] = float(validated.mean()) / eval_freq if len(validated) else 0.0
+    out["epoch"] = float((log["seconds"] - val).mean()) + out["val"]
     out["rest"] = max(0.0, out["epoch"] - sum(out[p] for p in PHASES))
     return out
 
@@ -116,10 +131,11 @@ def rows(quick: bool) -> list[dict]:
         with tempfile.TemporaryDirectory() as tmp:
             train(cfg, Path(tmp), progress=False)
             log = pd.read_csv(Path(tmp) / f"log_model0_{mods[0]}.csv").iloc[1:]
-        t = epoch_shares(log)
+        t = epoch_shares(log, cfg.eval_freq)
         name = ",".join(mods)
         for phase in (*PHASES, "rest"):
             out.append({"name": f"{name}: {phase}", "value": 100.0 * t[phase] / t["epoch"], "unit": "% of epoch",
                         "notes": f"{t[phase]:.2f} s of {t['epoch']:.2f} s per epoch ({profile} profile, "
-                                 f"{len(log)} epochs, validation every {cfg.eval_freq})"})
+                                 f"{len(log)} epochs, validation every {cfg.eval_freq}: its mean time "
+                                 f"/ {cfg.eval_freq} per epoch)"})
     return out + workers_rows(profile) + layout_rows(profile, 2 if quick else 10)

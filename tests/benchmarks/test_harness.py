@@ -249,3 +249,20 @@ def test_the_omp_settings_train_the_same_bits():
     case = StepCase(model="default", threads=2, steps=2, warmup=0)
     digests = {s: measure(case, bench_omp.environment(s))[0]["digest"] for s in ("default", "active", "passive")}
     assert len(set(digests.values())) == 1, digests
+
+
+def test_epoch_shares_count_validation_at_the_schedules_rate():
+    """Four kept epochs of a 5-epoch run hold two validations (after epoch 4 and after the last);
+    the schedule validates once in four epochs, so each validation counts a quarter epoch."""
+    import pandas as pd
+
+    from benchmarks.bench_epoch import epoch_shares
+
+    log = pd.DataFrame({"epoch": [2, 3, 4, 5], "seconds": [2.0, 2.0, 2.5, 2.5],
+                        "data_s": [0.2] * 4, "forward_s": [0.6] * 4, "backward_s": [1.2] * 4,
+                        "optimizer_s": [0.0] * 4, "val_s": [0.0, float("nan"), 0.5, 0.5]})
+    t = epoch_shares(log, eval_freq=4)
+    assert t["val"] == pytest.approx(0.125)          # 0.5 s per validation / 4 epochs
+    assert t["epoch"] == pytest.approx(2.0 + 0.125)  # the epochs without validation, plus its share
+    assert t["rest"] == pytest.approx(0.0, abs=1e-9)
+    assert epoch_shares(log.assign(val_s=0.0, seconds=2.0), eval_freq=4)["val"] == 0.0
