@@ -116,15 +116,40 @@ class _PyAVReader:
         return np.stack([got[i] for i in idx.tolist()])
 
     def read_all(self) -> np.ndarray:
-        to_rgb = _rgb24_converter()
+        return _pyav_read_all(self.path)
+
+
+def _pyav_read_all(path: Path) -> np.ndarray:
+    """Every frame of ``path`` in one pass of PyAV: uint8 ``(N, H, W, 3)`` RGB.
+
+    One open of the file: the header's duration x fps is read from the container that decodes,
+    and the decoded frames are counted against it (:func:`check_complete`), where
+    ``_PyAVReader(path).read_all()`` opened it twice (counting its packets, then decoding).
+
+    Raises:
+        VideoDecodeError: not a video PyAV can open, a decoding error, no frames, or fewer
+            frames than the header promises.
+    """
+    import av
+
+    to_rgb = _rgb24_converter()
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as exc:
+        raise VideoDecodeError(path, f"PyAV cannot open it: {exc or type(exc).__name__}") from exc
+    with container:
+        if not container.streams.video:
+            raise VideoDecodeError(path, "PyAV cannot open it: no video stream")
+        stream = container.streams.video[0]
+        expected = container_frames(container, stream)
         try:
-            with self._av.open(str(self.path)) as container:
-                frames = [to_rgb(f) for f in container.decode(video=0)]
-        except (self._av.FFmpegError, OSError) as exc:
-            raise VideoDecodeError(self.path, f"PyAV decode failed: {exc}") from exc
-        if not frames:
-            raise VideoDecodeError(self.path, "no decodable frames")
-        return np.stack(frames)
+            frames = [to_rgb(f) for f in container.decode(stream)]
+        except (av.FFmpegError, OSError) as exc:
+            raise VideoDecodeError(path, f"PyAV decode failed: {exc}") from exc
+    if not frames:
+        raise VideoDecodeError(path, "no video frames")
+    check_complete(path, len(frames), expected)
+    return np.stack(frames)
 
 
 def _import_decord():
@@ -198,13 +223,7 @@ def open_video(path: str | Path, backend: str = "auto") -> VideoReader:
     Raises:
         VideoDecodeError: missing, empty, corrupt or truncated file (names the file).
     """
-    path = Path(path)
-    if backend not in ("auto", "decord", "pyav"):
-        raise ValueError(f"backend={backend!r}; expected 'auto', 'decord' or 'pyav'")
-    if not path.is_file():
-        raise VideoDecodeError(path, "file does not exist")
-    if path.stat().st_size == 0:
-        raise VideoDecodeError(path, "file is empty (0 bytes)")
+    path = _check_file(path, backend)
     decord_error = "decord not tried"
     if backend in ("auto", "decord"):
         try:
@@ -223,6 +242,18 @@ def open_video(path: str | Path, backend: str = "auto") -> VideoReader:
         raise VideoDecodeError(path, f"{decord_error}; {exc.reason}") from exc
 
 
+def _check_file(path: str | Path, backend: str) -> Path:
+    """``path`` as a Path, once the backend is known and the file exists and is not empty."""
+    path = Path(path)
+    if backend not in ("auto", "decord", "pyav"):
+        raise ValueError(f"backend={backend!r}; expected 'auto', 'decord' or 'pyav'")
+    if not path.is_file():
+        raise VideoDecodeError(path, "file does not exist")
+    if path.stat().st_size == 0:
+        raise VideoDecodeError(path, "file is empty (0 bytes)")
+    return path
+
+
 def read_all_frames(path: str | Path, backend: str = "auto") -> np.ndarray:
     """Every frame of a video: uint8 ``(N, H, W, 3)`` RGB. Raises VideoDecodeError.
 
@@ -231,9 +262,13 @@ def read_all_frames(path: str | Path, backend: str = "auto") -> np.ndarray:
     VP9 (``python -m benchmarks --only flow``); and decord 0.6.0 fails on some frame sizes after
     decoding (the synthetic benchmark's 48-px clips: "DECORDArrayCopyFromTo: The size must
     exactly match"), which cost a second decode in PyAV. Both give the same pixels
-    (``tests/data/test_video.py``). Random access (:func:`open_video`) keeps decord first.
+    (``tests/data/test_video.py``). Random access (:func:`open_video`) keeps decord first. PyAV
+    opens the file once (:func:`_pyav_read_all`).
     """
-    return open_video(path, "pyav" if backend == "auto" else backend).read_all()
+    path = _check_file(path, backend)
+    if backend == "decord":
+        return open_video(path, "decord").read_all()
+    return _pyav_read_all(path)
 
 
 # ----------------------------------------------------------------------------- sources

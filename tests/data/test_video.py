@@ -119,6 +119,8 @@ def test_bad_files_name_the_file(tmp_path, backend, moving_square, write_video):
     cut.write_bytes(good[: len(good) // 2])
     with pytest.raises(VideoDecodeError, match=r"cut\.webm.*truncated: \d+ frames present, .* promises 24"):
         open_video(cut, backend)
+    with pytest.raises(VideoDecodeError, match=r"cut\.webm.*truncated: \d+ frames present, .* promises 24"):
+        read_all_frames(cut, backend)
     assert len(open_video(tmp_path / "good.webm", backend)) == 24
 
 
@@ -264,3 +266,17 @@ def test_packed_source_names_a_missing_or_unreadable_file(tmp_path):
     (tmp_path / "packed" / "flow" / "v8.npy").write_bytes(b"not an array")
     with pytest.raises(DataError, match=r"v8\.npy: not a readable \.npy file"):
         src.num_frames("v8", "Flow")
+
+
+def test_read_all_frames_opens_the_file_once(tmp_path, moving_square, write_video, monkeypatch):
+    """The whole-video read decodes in the container it checks the header of (it used to open the
+    file a first time only to count its packets)."""
+    import av
+
+    path = write_video(tmp_path / "1.webm", moving_square(24))
+    opened = []
+    real_open = av.open
+    monkeypatch.setattr(av, "open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    frames = read_all_frames(path)
+    assert frames.shape == (24, 32, 32, 3) and opened == [str(path)]
+    assert np.array_equal(frames, open_video(path, "pyav").get(np.arange(24)))
