@@ -18,7 +18,7 @@ from mmlkit import runlock
 from mmlkit.runlock import run_lock
 from mmlkit.results.store import RunStore, load_or_pretrain, load_or_run
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 needs_flock = pytest.mark.skipif(runlock.fcntl is None, reason="flock: POSIX only")
 
 def finish_training(cfg, out_dir):
@@ -65,16 +65,6 @@ run = load_or_run(cfg, RunStore(root), eval_plans={"centre": EvalConfig()}, prog
 print("done" if run.done and run.plans() == ["centre"] else "NOT DONE", flush=True)
 """
 
-# A process that takes the lock of argv[1], says "locked", and holds it for a minute.
-HOLD = r"""
-import sys, time
-from mmlkit.runlock import run_lock
-with run_lock(sys.argv[1], what="trained"):
-    print("locked", flush=True)
-    time.sleep(60)
-"""
-
-
 def held_elsewhere(folder: Path) -> bool:
     """Whether ``folder``'s flock is held (a probe through its own descriptor, as another process would)."""
     fd = os.open(folder / runlock.LOCK_NAME, os.O_RDWR)
@@ -108,17 +98,13 @@ def test_a_second_process_waits_for_the_first_then_only_reads_the_run(tmp_path):
 
 
 @needs_flock
-def test_a_killed_holders_lock_is_free_at_once(tmp_path):
+def test_a_killed_holders_lock_is_free_at_once(tmp_path, lock_holder):
     d = tmp_path / "runs" / "RGB_s0_0123456789ab"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(d)], cwd=REPO, text=True, stdout=subprocess.PIPE)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        assert held_elsewhere(d)
-        assert json.loads((d / ".lock").read_text())["pid"] == holder.pid  # who holds it, for waiters
-    finally:
-        holder.kill()  # SIGKILL: no cleanup runs in the holder
-        holder.wait()
-        holder.stdout.close()
+    holder = lock_holder(d)
+    assert held_elsewhere(d)
+    assert json.loads((d / ".lock").read_text())["pid"] == holder.pid  # who holds it, for waiters
+    holder.kill()  # SIGKILL: no cleanup runs in the holder
+    holder.wait()
     lines = []
     t0 = time.monotonic()
     with run_lock(d, what="trained", poll_s=0.05, say=lines.append):
@@ -231,23 +217,19 @@ def test_a_waiter_names_the_notebook_holding_the_run(tmp_path):
                                f"(pid {os.getpid()} on this machine, since ")
 
 
-def test_lock_holder_names_a_live_holder_and_none_once_it_is_gone(tmp_path):
+def test_lock_holder_names_a_live_holder_and_none_once_it_is_gone(tmp_path, lock_holder):
     d = tmp_path / "runs" / "RGB_s0_0123456789ab"
     assert runlock.lock_holder(d) is None  # no folder, no lock file
     with run_lock(d, what="trained"):
         pass
     assert runlock.lock_holder(d) is None  # the file stays after release (flock), and is free
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(d)], cwd=REPO, text=True, stdout=subprocess.PIPE)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        got = runlock.lock_holder(d)
-        assert got["pid"] == holder.pid and got["what"] == "trained"
-        assert f"pid {holder.pid} on this machine" in runlock.describe_holder(got)
-        assert runlock.lock_holder(d)["pid"] == holder.pid  # asking did not take it
-    finally:
-        holder.kill()
-        holder.wait()
-        holder.stdout.close()
+    holder = lock_holder(d)
+    got = runlock.lock_holder(d)
+    assert got["pid"] == holder.pid and got["what"] == "trained"
+    assert f"pid {holder.pid} on this machine" in runlock.describe_holder(got)
+    assert runlock.lock_holder(d)["pid"] == holder.pid  # asking did not take it
+    holder.kill()
+    holder.wait()
     assert runlock.lock_holder(d) is None
 
 

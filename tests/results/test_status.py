@@ -1,23 +1,12 @@
 """mmlkit.results.status and `python -m mmlkit runs`: a store's runs by state, from hand-made run folders."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mmlkit.cli import main
 from mmlkit.results.status import run_status, status_text
-
-REPO = Path(__file__).resolve().parents[2]
-HOLD = r"""
-import sys, time
-from mmlkit.runlock import run_lock
-with run_lock(sys.argv[1], what="trained and scored", by="03_ml_vs_mml"):
-    print("locked", flush=True)
-    time.sleep(60)
-"""
 
 
 def make_run(store: Path, name: str, epochs_logged: int, of: int = 4, done: bool = False) -> Path:
@@ -63,21 +52,17 @@ def test_states_from_the_folders(store):
     assert "interrupted  Flow_s1_bbbbbbbbbbbb (Flow, epoch 3/4, 1.5 min logged): resumes" in text
 
 
-def test_a_run_held_by_a_live_process_is_being_trained_or_scored(store):
+def test_a_run_held_by_a_live_process_is_being_trained_or_scored(store, lock_holder):
     run = store / "runs" / "Flow_s1_bbbbbbbbbbbb"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(run)], cwd=REPO, text=True, stdout=subprocess.PIPE)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        df = run_status(store).set_index("run")
-        assert df.loc["Flow_s1_bbbbbbbbbbbb", "state"] == "training"
-        assert df.loc["Flow_s1_bbbbbbbbbbbb", "holder"].startswith(f"03_ml_vs_mml (pid {holder.pid} on this machine")
-        (run / "done.json").write_text("{}")
-        assert run_status(store).set_index("run").loc["Flow_s1_bbbbbbbbbbbb", "state"] == "scoring"
-        assert run_status(store)["run"].iloc[0] == "Flow_s1_bbbbbbbbbbbb"  # what is running comes first
-    finally:
-        holder.kill()
-        holder.wait()
-        holder.stdout.close()
+    holder = lock_holder(run, what="trained and scored", by="03_ml_vs_mml")
+    df = run_status(store).set_index("run")
+    assert df.loc["Flow_s1_bbbbbbbbbbbb", "state"] == "training"
+    assert df.loc["Flow_s1_bbbbbbbbbbbb", "holder"].startswith(f"03_ml_vs_mml (pid {holder.pid} on this machine")
+    (run / "done.json").write_text("{}")
+    assert run_status(store).set_index("run").loc["Flow_s1_bbbbbbbbbbbb", "state"] == "scoring"
+    assert run_status(store)["run"].iloc[0] == "Flow_s1_bbbbbbbbbbbb"  # what is running comes first
+    holder.kill()
+    holder.wait()
     assert run_status(store).set_index("run").loc["Flow_s1_bbbbbbbbbbbb", "state"] == "done"
 
 
