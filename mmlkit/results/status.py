@@ -14,10 +14,10 @@ and what an interrupted process left half done. :func:`run_status` reads it with
 * ``not started``: the folder holds the config only.
 
 The image-pretraining stand-ins (``pretrained/``) are listed too, as ``image stand-in`` rows.
-Two cases read otherwise than one might guess: a process that reads a finished run holds its
-lock for that instant, so a run being read shows as ``scoring`` then; and a run whose process is
-still generating the benchmark (the first run on a fresh machine, minutes) shows as
-``training`` at epoch 0.
+One case reads otherwise than one might guess: a run whose process is still generating the
+benchmark (the first run on a fresh machine, minutes) shows as ``training`` at epoch 0. (A
+process that only reads a finished, scored run does not take its lock:
+:func:`mmlkit.results.store.nothing_to_do`.)
 
 ``python -m mmlkit runs`` prints :func:`status_text` (``--all``: every run's row).
 """

@@ -333,6 +333,9 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
 
     The work is done holding the run folder's :func:`~mmlkit.runlock.run_lock`: a second
     process asking for the same run says so on one line, waits, then finds it done and reads it.
+    A run with nothing left to do for ``eval_plans`` (:func:`nothing_to_do`) is read without
+    the lock, so a reader neither waits for a process scoring other plans of it nor shows in
+    ``python -m mmlkit runs`` as scoring it.
 
     Args:
         cfg: the run's config; its hash addresses the run folder.
@@ -357,9 +360,31 @@ def load_or_run(cfg: RunConfig, store: RunStore, *, eval_plans: dict[str, EvalCo
             or training finished without writing a checkpoint.
     """
     run = store.get(cfg)
+    if nothing_to_do(run, cfg, eval_plans):
+        return run
     run.dir.mkdir(parents=True, exist_ok=True)
     with run_lock(run.dir, what="trained and scored", by=by):  # one process per run: a second one waits, then reads
         return _train_and_score(run, cfg, eval_plans, progress, train_fn, scorer, by)
+
+
+def nothing_to_do(run: Run, cfg: RunConfig, eval_plans: dict[str, EvalConfig] | None) -> bool:
+    """Whether :func:`load_or_run` would only read ``run``: trained, holding ``cfg``'s config, and
+    each plan of ``eval_plans`` scored with the same views for every model.
+
+    Safe without the run's lock: every file is written atomically, and ``run.json`` records a
+    plan only after its scores are saved (``done.json`` likewise comes after the checkpoints),
+    so a plan found there is complete.
+    """
+    if not run.done:
+        return False
+    stored = _read_json(run.dir / "config.json")
+    if stored is None or RunConfig.from_dict(stored).portable() != cfg.portable():
+        return False  # the locked path says what is wrong
+    recorded = run.info.get("plans", {})
+    return (all(p.exists() for p in run.checkpoints)
+            and all(recorded.get(name) == asdict(ecfg)
+                    and all(run.score_path(name, i).exists() for i in range(len(cfg.modalities)))
+                    for name, ecfg in (eval_plans or {}).items()))
 
 
 def _train_and_score(run: Run, cfg: RunConfig, eval_plans: dict[str, EvalConfig] | None, progress: bool,

@@ -234,3 +234,34 @@ def test_a_runs_training_time_leaves_out_making_the_data(tmp_path, cfg, monkeypa
     run = load_or_run(cfg, RunStore(tmp_path / "store"), progress=False, scorer=FakeScorer())
     assert made == [cfg.data.dataset]
     assert json.loads((run.dir / "run.json").read_text())["timings"]["train_s"] < 0.5
+
+
+def test_a_finished_scored_run_is_read_without_its_lock(tmp_path, cfg, lock_holder):
+    """Another process holds the run's lock (scoring another plan, say): a reader of plans already
+    scored gets the run at once, and one that needs a plan not yet recorded waits for the lock."""
+    import threading
+
+    store, sc = RunStore(tmp_path), FakeScorer()
+    plans = {"centre": EvalConfig()}
+    run = load_or_run(cfg, store, eval_plans=plans, progress=False, train_fn=FakeTrain(), scorer=sc)
+    holder = lock_holder(run.dir, what="trained and scored", by="05_test_sampling")
+    t0 = time.monotonic()
+    again = load_or_run(cfg, store, eval_plans=plans, progress=False, train_fn=FakeTrain(), scorer=sc)
+    assert time.monotonic() - t0 < 1.0 and again.dir == run.dir and len(sc.calls) == 2
+    waiting = threading.Thread(target=load_or_run, args=(cfg, store), daemon=True,
+                               kwargs=dict(eval_plans={"centre_3crops": EvalConfig(test_crops=3)}, progress=False,
+                                           train_fn=FakeTrain(), scorer=sc))
+    waiting.start()
+    waiting.join(1.5)
+    assert waiting.is_alive() and len(sc.calls) == 2  # a plan to score: it waits for the lock
+    holder.kill()
+    holder.wait()
+    waiting.join(30)
+    assert not waiting.is_alive() and len(sc.calls) == 4  # then takes it and scores both models
+    # a plan whose scores are on disk but not yet in run.json (a scorer between the two) is not complete
+    info = json.loads((run.dir / "run.json").read_text())
+    del info["plans"]["centre"]
+    (run.dir / "run.json").write_text(json.dumps(info))
+    from mmlkit.results.store import nothing_to_do
+
+    assert not nothing_to_do(store.get(cfg), cfg, plans) and nothing_to_do(store.get(cfg), cfg, {})
