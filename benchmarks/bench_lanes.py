@@ -70,7 +70,32 @@ def pair_row(profile: str, modalities: tuple[str, ...], epochs: int, rounds: int
                       f"{', '.join(f'{s:.1f}' for s in serial)} s (process start and data set-up included)")}
 
 
+def _alone(profile: str, modalities: tuple[str, ...], epochs: int, threads: int) -> float:
+    """Seconds for seed 0 alone with ``threads`` threads."""
+    t0 = time.perf_counter()
+    code = _launch(profile, modalities, 0, threads, epochs).wait()
+    if code != 0:
+        raise RuntimeError(f"a training process of {'+'.join(modalities)} failed: exit code {code}")
+    return time.perf_counter() - t0
+
+
+def alone_row(profile: str, modalities: tuple[str, ...], epochs: int, rounds: int) -> dict:
+    """One row: a lane's run when the other lane has nothing to do (1 thread, the second core
+    idle) against the same run with 2 threads; the median over ``rounds`` alternating rounds."""
+    one, two = [], []
+    for r in range(rounds):
+        for threads in ((2, 1) if r % 2 == 0 else (1, 2)):
+            (one if threads == 1 else two).append(_alone(profile, modalities, epochs, threads))
+    name = ",".join(modalities)
+    return {"name": f"1 {name} run alone: 1 thread / 2 threads", "value": statistics.median(
+                a / b for a, b in zip(one, two)), "unit": "x time",
+            "notes": (f"{profile} profile, {epochs} epochs, {rounds} alternating rounds: 1 thread "
+                      f"{', '.join(f'{s:.1f}' for s in one)} s, 2 threads {', '.join(f'{s:.1f}' for s in two)} s "
+                      "(process start and data set-up included)")}
+
+
 def rows(quick: bool) -> list[dict]:
     if quick:
-        return [pair_row("smoke", ("RGB",), 2, 1)]
-    return [pair_row("default", ("RGB",), 10, 2), pair_row("default", ("RGB", "Flow"), 6, 2)]
+        return [pair_row("smoke", ("RGB",), 2, 1), alone_row("smoke", ("RGB",), 2, 1)]
+    return [pair_row("default", ("RGB",), 10, 2), pair_row("default", ("RGB", "Flow"), 6, 2),
+            alone_row("default", ("RGB",), 10, 2), alone_row("default", ("RGB", "Flow"), 6, 2)]

@@ -8,7 +8,9 @@ notebook in run order that needs it), and sums each run's training time
 one, else the larger of what `run.json` recorded and the sum of its logged epoch times) and
 scoring time, plus the image stand-in's. It writes
 `papers_results/compute.{json,md}`; `compute.json` also lists every run each notebook uses, the
-plan from which `./run_all.sh` counts the runs still to do (`mmlkit.results.watch`).
+plan from which `./run_all.sh` counts the runs still to do (`mmlkit.results.watch`), and beside
+each run the one whose model it starts from (``after``: what a scheduler of runs must train
+first, `tools/lane_schedule.py`).
 
     .venv/bin/python tools/run_costs.py [--profile default] [--seeds 0,1,2]
 
@@ -33,6 +35,13 @@ from mmlkit.results.watch import plan_for_seeds
 from mmlkit.results.when_mml_helps import when_mml_helps
 
 OUT = Path(__file__).resolve().parents[1] / "papers_results"
+
+
+def starts_from(run_dir: Path) -> str | None:
+    """The run folder whose model ``run_dir``'s run starts from (its ``tune_from``), or None: the
+    order a scheduler of runs must keep (``tools/lane_schedule.py``)."""
+    tune_from = json.loads((run_dir / "config.json").read_text()).get("tune_from")
+    return Path(tune_from).parent.name if tune_from else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         recorded = float(t.get("train_s", 0.0))
         rows.append({"notebook": name, "run": Path(d).name, "train_s": store_mod.training_seconds(d),
                      "recorded_train_s": recorded, "retimed": "retimed" in t,
-                     "score_s": float(sum((t.get("score_s") or {}).values()))})
+                     "score_s": float(sum((t.get("score_s") or {}).values())), "after": starts_from(Path(d))})
     runs = pd.DataFrame(rows)
     image = study.pretraining()
     image_s = float(image.get("seconds", image.get("train_s", 0.0)) or 0.0)

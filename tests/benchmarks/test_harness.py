@@ -195,8 +195,24 @@ def test_the_lanes_bench_trains_real_pairs(monkeypatch, tmp_path):
     from benchmarks import bench_lanes
 
     monkeypatch.setenv("MMLKIT_CACHE", str(tmp_path))
-    (row,) = bench_lanes.rows(quick=True)
-    assert row["value"] > 0 and row["unit"] == "x time"
+    pair, alone = bench_lanes.rows(quick=True)
+    assert pair["value"] > 0 and pair["unit"] == alone["unit"] == "x time"
+    assert alone["value"] > 0 and alone["name"] == "1 RGB run alone: 1 thread / 2 threads"
+
+
+def test_the_lanes_bench_times_a_lone_run_both_ways_in_alternating_order(monkeypatch):
+    from benchmarks import bench_lanes
+
+    order, seconds = [], {2: iter([50.0, 52.0]), 1: iter([80.0, 91.0])}
+
+    def fake(profile, modalities, epochs, threads):
+        order.append(threads)
+        return next(seconds[threads])
+
+    monkeypatch.setattr(bench_lanes, "_alone", fake)
+    row = bench_lanes.alone_row("default", ("RGB",), 10, 2)
+    assert order == [2, 1, 1, 2]
+    assert row["value"] == pytest.approx((80 / 50 + 91 / 52) / 2) and "1 thread 80.0, 91.0 s" in row["notes"]
 
 
 @pytest.mark.slow
