@@ -132,8 +132,9 @@ def rank_worker(rank: int, world: int, port: int, cfg_dict: dict, out_dir: str, 
 
 
 def run_ranks(cfg: RunConfig, world: int, out_dir: Path, result_dir: Path, behaviour: str = "",
-              timeout_s: float = 60.0, join_s: float = 120.0) -> list[str]:
-    """Start ``world`` spawned ranks, wait, return each rank's result line."""
+              timeout_s: float = 60.0, join_s: float = 120.0, grace_s: float = 15.0) -> list[str]:
+    """Start ``world`` spawned ranks, wait, return each rank's result line. Once a rank has
+    failed, the others get ``grace_s`` to fail too (or finish) before they are killed."""
     import multiprocessing as mp
     import time
     ctx = mp.get_context("spawn")
@@ -152,8 +153,8 @@ def run_ranks(cfg: RunConfig, world: int, out_dir: Path, result_dir: Path, behav
                                      and not (result_dir / f"rank{r}.txt").read_text().startswith("ok")
                                      for r in range(world)):
             failed_at = time.time()
-        if failed_at is not None and time.time() - failed_at > 15:
-            break   # a rank failed; give the others 15 s to fail too, then stop them
+        if failed_at is not None and time.time() - failed_at > grace_s:
+            break   # a rank failed; give the others grace_s to fail too, then stop them
     for p in procs:
         if p.is_alive():
             p.kill()
