@@ -1,12 +1,13 @@
 """Where an epoch goes (issue 22, item 1): the training loop's own phase timers, per modality.
 
 Trains each single-modality model of the profile, and the RGB,Flow cohort, for ``eval_freq + 1``
-epochs on the profile's benchmark (validating after epoch ``eval_freq`` and after the last), and reads the epoch log's columns (:data:`mmlkit.training.state.CSV_COLUMNS`): waiting for the
-batch (``data``), forward passes and losses, backward passes, optimizer steps, validation, and
-the rest of the epoch's wall time (loader set-up, metrics). The first epoch is left out of the
-shares (it builds the datasets' caches and the allocator's pools), and a validation counts once
-per ``eval_freq`` epochs, as in the profile's schedule (:func:`epoch_shares`). One row per (setup, phase):
-the share of the epoch's wall time in percent, with the seconds per epoch in the notes.
+epochs on the profile's benchmark (validating after epoch ``eval_freq`` and after the last), and
+reads the epoch log's columns (:data:`mmlkit.training.state.CSV_COLUMNS`): waiting for the batch
+(``data``), forward passes and losses, backward passes, optimizer steps, validation, and the rest
+of the epoch's wall time (loader set-up, metrics). The first epoch is left out of the shares (it
+builds the datasets' caches and the allocator's pools), and a validation counts once per
+``eval_freq`` epochs, as in the profile's schedule (:func:`epoch_shares`). One row per (setup,
+phase): the share of the epoch's wall time in percent, with the seconds per epoch in the notes.
 
 Beside it, side by side in the same run: the RGB model's epoch with its loader in one worker
 process (``workers=1``: decoding overlaps the steps) against the in-process loader of the
