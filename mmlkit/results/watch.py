@@ -341,7 +341,20 @@ class StoreWatcher:
         time_left = "time unknown" if left is None else f"about {format_minutes(left / 60)} of training and scoring"
         where = ("" if self.lanes == 1 else
                  f" one notebook at a time (in {self.lanes} lanes less: estimated from the pace once runs finish)")
-        return f"[reproduce] {runs}, {time_left} at this host's speed{where}"
+        return f"[reproduce] {runs}, {time_left} at this host's speed{where}{self._unplanned()}"
+
+    def _unplanned(self) -> str:
+        """A note when the store already holds finished runs the plan does not name: they are not
+        counted as done, so after a change that renamed the runs (a new benchmark version, say)
+        a resumed run's count is the plan's whole size though many runs are done."""
+        exp = self.expectation
+        if exp is None or not exp.plan:
+            return ""
+        outside = len(self.seen - {r for runs in exp.plan.values() for r in runs})
+        if not outside:
+            return ""
+        return (f"; the store holds {runs_text(outside)} the plan does not name, not counted as done "
+                "(fewer to do if they are the plan's runs under new names)")
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

@@ -145,6 +145,12 @@ def test_the_watcher_counts_from_the_plan_when_there_is_one(tmp_path):
     w = StoreWatcher(tmp_path, ["01", "03"], Expectation.from_record(RECORD, COMPUTE), speed=800.0, out=out)
     assert w.outlook() == "[reproduce] about 5 runs to train, about 5 min of training and scoring at this host's speed"
     assert StoreWatcher(tmp_path, ["01"], None, speed=None).outlook().endswith("runs to do and time unknown")
+    other = tmp_path / "other"
+    _finish(other, "RGB_s0_renamed")  # a run the plan does not name (its code renamed it), already done
+    said = StoreWatcher(other, ["01", "03"], Expectation.from_record(RECORD, COMPUTE), speed=800.0).outlook()
+    assert said.startswith("[reproduce] about 5 runs to train") and said.endswith(
+        "; the store holds 1 run the plan does not name, not counted as done (fewer to do if they are the plan's "
+        "runs under new names)")
     _finish(tmp_path, "a", mtime=1e9)
     _finish(tmp_path, "z9", mtime=2e9)                       # then a run outside the plan
     lines = w.poll()
