@@ -10,7 +10,10 @@ scoring time, plus the image stand-in's. It writes
 `papers_results/compute.{json,md}`; `compute.json` also lists every run each notebook uses, the
 plan from which `./run_all.sh` counts the runs still to do (`mmlkit.results.watch`), and beside
 each run the one whose model it starts from (``after``: what a scheduler of runs must train
-first, `tools/lane_schedule.py`).
+first, `tools/lane_schedule.py`). `papers_results/run_configs.json` holds every run's config
+(checkpoint paths from the store on, `RunConfig.portable`) and the view plans it was scored on:
+what `./run_all.sh --lanes 2` trains two at a time before the notebooks read the runs
+(`mmlkit.results.run_plan`).
 
     .venv/bin/python tools/run_costs.py [--profile default] [--seeds 0,1,2]
 
@@ -42,6 +45,18 @@ def starts_from(run_dir: Path) -> str | None:
     order a scheduler of runs must keep (``tools/lane_schedule.py``)."""
     tune_from = json.loads((run_dir / "config.json").read_text()).get("tune_from")
     return Path(tune_from).parent.name if tune_from else None
+
+
+def run_configs(profile: str, study: Study, used: dict[str, str]) -> dict:
+    """Every used run's portable config and view plans, by run folder name (``run_plan``'s input)."""
+    from mmlkit.config import RunConfig
+
+    runs = {}
+    for d in sorted(used, key=lambda d: Path(d).name):
+        config = RunConfig.from_dict(json.loads((Path(d) / "config.json").read_text())).portable().to_dict()
+        plans = json.loads((Path(d) / "run.json").read_text()).get("plans", {})
+        runs[Path(d).name] = {"config": config, "plans": plans}
+    return {"profile": profile, "seeds": list(study.seeds), "synth_seed": study.synth_seed, "runs": runs}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                     "as measured when `tools/retime.py` trained "
                     f"{'them' if n_retimed > 1 else 'it'} again to the same bits on a quiet machine") if n_retimed else ""
     OUT.mkdir(exist_ok=True)
+    (OUT / "run_configs.json").write_text(json.dumps(run_configs(args.profile, study, used), indent=1) + "\n")
     (OUT / "compute.json").write_text(json.dumps({"profile": args.profile, "seeds": list(study.seeds), "synth_seed": study.synth_seed,
                                                   "runs": rows, "image_stand_in_s": image_s,
                                                   # every run each notebook uses: ./run_all.sh's progress plan

@@ -341,6 +341,44 @@ def notebook_parameters(args: argparse.Namespace, seeds: list[int], results_dir:
     return params
 
 
+def train_planned_runs(profile: str, params: dict, names: Sequence[str], results_dir: Path, compute: dict | None,
+                       lanes: int, run_configs: dict | None = None) -> dict[str, str] | None:
+    """``--lanes``: before the notebooks, train the runs the last full run planned for ``names``
+    ``lanes`` at a time (:mod:`mmlkit.results.run_plan`), so that no lane idles while a notebook
+    waits; the notebooks then read them, and share the lanes for what the plan did not hold.
+
+    Only where the plan holds this invocation's runs: the same profile, seeds, draw and data set,
+    and the image stand-in this code makes (its hash is in every planned config).
+
+    Returns:
+        :func:`~mmlkit.results.run_plan.run_plan`'s statuses, or ``None`` (no plan used; the line
+        printed says why).
+    """
+    from mmlkit.config import pretrain_profile
+    from mmlkit.results import run_plan as rp
+    from mmlkit.results.store import RunStore, load_or_pretrain
+
+    configs = rp.load_run_configs() if run_configs is None else run_configs
+    if (configs is None or compute is None or configs.get("profile") != profile
+            or not plan_names_these_runs(compute, params["seeds"], params["synth_seed"], params["dataset"])):
+        print("[reproduce] no planned runs for these parameters (papers_results/run_configs.json, compute.json): "
+              "the notebooks share the lanes", flush=True)
+        return None
+    store = RunStore(results_dir)
+    planned = rp.planned_runs(configs, compute, store, params.get("threads"), names)
+    stand_in = load_or_pretrain(pretrain_profile(profile), store)["path"]
+    others = {p.config.model.pretrained for p in planned} - {None, stand_in}
+    if others:
+        print(f"[reproduce] the planned runs start from another image stand-in ({sorted(others)[0]}) than this "
+              f"code makes ({stand_in}): the notebooks share the lanes", flush=True)
+        return None
+    todo = sum(1 for p in planned if not (store.root / "runs" / p.name / "done.json").exists())
+    print(f"[reproduce] scheduler of runs: {todo} of the {len(planned)} runs these notebooks used last time "
+          f"to train, {lanes} at a time with {params.get('threads')} thread(s) each; then the notebooks",
+          flush=True)
+    return rp.run_plan(planned, store, lanes)
+
+
 def lane_threads(lanes: int, cores: int | None = None) -> int:
     """Torch threads per run when ``lanes`` notebooks run at once on ``cores`` (default: this
     machine's): the cores shared out, at least one each."""
@@ -551,11 +589,13 @@ def main(argv: list[str] | None = None) -> int:
     print(watcher.outlook(), flush=True)
     groups = lane_groups(names, args.lanes, plan_minutes(compute))
     if args.lanes > 1:
-        if not any(n in ALONE_FIRST for n in names):
-            prepare_data(params)  # two kernels must not both make the benchmark; the data tour, first, makes it
+        if not any(n in ALONE_FIRST for n in names) or compute is not None:
+            prepare_data(params)  # two processes must not both make the benchmark (the scheduler or the lanes)
         print(f"[reproduce] {args.lanes} lanes, {params['threads']} thread(s) per run: "
               + " | ".join(" + ".join(g) if len(g) > 1 else g[0] for g in groups), flush=True)
     with watcher:
+        if args.lanes > 1:  # the scheduler of runs first, where the last full run planned these runs
+            train_planned_runs(args.profile, params, names, results_dir, compute, args.lanes)
         run_one = run_notebook if args.lanes == 1 else run_notebook_in_child
         timings = run_lanes(groups, args.lanes, lambda name: run_one(name, out_dir, params, kernel), watcher)
     timings = {n: timings[n] for n in names if n in timings}  # run order, as the record always had it

@@ -279,13 +279,15 @@ class StoreWatcher:
 
     def _owner(self, run: str) -> str:
         """The notebook that trained ``run``: its ``run.json``'s ``trained_by`` where that notebook
-        is running, else the notebook started last (the one running, one at a time)."""
+        is running or no notebook is (``./run_all.sh --lanes``' scheduler of runs trains for the
+        notebooks before they start, :mod:`mmlkit.results.run_plan`), else the notebook started
+        last (the one running, one at a time)."""
         try:
             by = json.loads((self.results_dir / "runs" / run / "run.json").read_text()).get("trained_by")
         except (OSError, ValueError, AttributeError):
             by = None
-        if by in self.running:
-            return by
+        if by in self.running or (by in self.names and not self.running):
+            return by  # a notebook running, or the scheduler of runs training it for a notebook
         if self.running:
             return max(self.running, key=self.running.get)
         return self.finished[-1] if self.finished else self.names[0]
