@@ -8,8 +8,9 @@
 #       missing, runs every notebook with papermill and writes papers_results/: executed
 #       notebooks, tables (CSV + Markdown), figures (PNG) and papers_results/README.md.
 #       --synth-seed S reruns on another draw of the benchmark (into papers_results/draw-S/).
-#       --lanes 2 runs two notebooks at once, each run with one thread (runs of their own: their bits
-#       differ from the default's, which made papers_results/), for more runs per hour.
+#       --lanes 2 trains the runs the last full run planned, two at a time, then runs two notebooks
+#       at once, each run with one thread (runs of their own: their bits differ from the
+#       default's, which made papers_results/), for more runs per hour.
 #       Every process runs on the AVX2 code paths (mmlkit.runtime.PINNED_DISPATCH), so that AVX2 and
 #       AVX-512 hosts train the same bits (tests/test_bits.py checks it), into results/<profile>-pinned.
 #       --unpinned runs on the host's own code paths instead (faster on AVX-512, other bits there),

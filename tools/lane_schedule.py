@@ -1,10 +1,10 @@
 """What the full run would take in two lanes with a scheduler of runs: computed, not measured.
 
-`./run_all.sh --lanes 2` runs two notebooks at once, so a lane idles whenever its notebook waits
-for a run the other trains, or has nothing left while the other still runs. A scheduler of runs
-would hand every planned run to the first free lane as soon as the run it starts from is done.
-This tool computes what that would take for the last full run's runs, from measured figures
-only:
+Two notebooks at once leave a lane idle whenever its notebook waits for a run the other trains,
+or has nothing left while the other still runs. A scheduler of runs (`./run_all.sh --lanes 2`,
+`mmlkit.results.run_plan`) hands every planned run to the first free lane as soon as the run it
+starts from is done. This tool computes what that takes for the last full run's runs, from
+measured figures only:
 
 * each run's seconds of training and scoring, one at a time with the profile's 2 threads
   (`papers_results/compute.json`), and the run it starts from (its ``after``);

@@ -539,8 +539,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--lanes", type=int, default=1,
-                    help="notebooks run side by side, each run with the cores shared out (2 on a 2-core machine: "
-                         "one thread per run, so runs of their own, with other bits than one lane's)")
+                    help="runs and notebooks side by side, each run with the cores shared out (2 on a 2-core "
+                         "machine: one thread per run, so runs of their own, with other bits than one lane's); "
+                         "the runs the last full run planned are trained first, that many at a time")
     ap.add_argument("--synth-seed", dest="synth_seed", type=int, default=0,
                     help="another draw of the synthetic benchmark (same image stand-in); its results go to "
                          "papers_results/draw-<S>/ unless --out is given")
