@@ -365,7 +365,11 @@ def train_planned_runs(profile: str, params: dict, names: Sequence[str], results
               "the notebooks share the lanes", flush=True)
         return None
     store = RunStore(results_dir)
-    planned = rp.planned_runs(configs, compute, store, params.get("threads"), names)
+    try:
+        planned = rp.planned_runs(configs, compute, store, params.get("threads"), names)
+    except ValueError as exc:  # run_configs.json and compute.json from different full runs
+        print(f"[reproduce] the plan cannot be used ({exc}): the notebooks share the lanes", flush=True)
+        return None
     stand_in = load_or_pretrain(pretrain_profile(profile), store)["path"]
     others = {p.config.model.pretrained for p in planned} - {None, stand_in}
     if others:

@@ -189,4 +189,7 @@ def test_run_all_lanes_train_the_plan_first_where_it_holds_these_runs(tmp_path, 
     monkeypatch.setattr("mmlkit.results.store.load_or_pretrain", lambda cfg, s: {"path": str(store / "other.pt")})
     assert reproduce.train_planned_runs("default", params, ["nb"], store, compute, 2, configs) is None
     assert "another image stand-in" in capsys.readouterr().out
+    # run_configs.json from another full run than compute.json: said, and no plan
+    assert reproduce.train_planned_runs("default", params, ["nb"], store, compute, 2, {**configs, "runs": {}}) is None
+    assert "the plan cannot be used (run_configs.json lacks 5 planned runs" in capsys.readouterr().out
     assert len(asked) == 1
