@@ -24,9 +24,10 @@ ones the last full run trained.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 from pathlib import Path
+
+from mmlkit.results.run_plan import by_priority, chain_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,14 +53,7 @@ def schedule(seconds: dict[str, float], after: dict[str, str | None], paired: di
     missing = sorted({a for a in after.values() if a is not None} - set(seconds))
     if missing:
         raise ValueError(f"runs start from runs not in the plan: {missing[:3]}")
-    children: dict[str, list[str]] = {r: [] for r in seconds}
-    for r, a in after.items():
-        if a is not None:
-            children[a].append(r)
-
-    @functools.lru_cache(maxsize=None)
-    def chain(r: str) -> float:  # the longest path of work from r's start to the end
-        return seconds[r] + max((chain(c) for c in children[r]), default=0.0)
+    chains = chain_seconds(seconds, after)  # the real scheduler's priority (mmlkit.results.run_plan)
 
     left = dict(seconds)  # run -> work left, in one-at-a-time seconds
     done: set[str] = set()
@@ -67,8 +61,8 @@ def schedule(seconds: dict[str, float], after: dict[str, str | None], paired: di
     order: list[str] = []
     t = alone_s = 0.0
     while len(done) < len(seconds):
-        ready = sorted((r for r in seconds if r not in done and r not in running and r not in order
-                        and (after.get(r) is None or after[r] in done)), key=lambda r: (-chain(r), -seconds[r], r))
+        ready = by_priority((r for r in seconds if r not in order and (after.get(r) is None or after[r] in done)),
+                            seconds, chains)
         while len(running) < 2 and ready:
             running.append(ready.pop(0))
             order.append(running[-1])
@@ -86,7 +80,7 @@ def schedule(seconds: dict[str, float], after: dict[str, str | None], paired: di
                 done.add(r)
     serial = sum(seconds.values())
     return {"serial_s": serial, "lanes_s": t, "ratio": serial / t if t else float("nan"),
-            "critical_path_s": max(chain(r) for r in seconds), "alone_s": alone_s, "order": order}
+            "critical_path_s": max(chains.values()), "alone_s": alone_s, "order": order}
 
 
 def factors(lanes_json: dict) -> tuple[dict[str, float], dict[str, float]]:

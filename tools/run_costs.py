@@ -33,18 +33,12 @@ import mmlkit.results.store as store_mod
 from mmlkit.results import analyses
 from mmlkit.results.experiments import Study
 from mmlkit.results.paper_tables import paper_tables
+from mmlkit.results.run_plan import starts_from
 from mmlkit.results.tables import to_markdown
 from mmlkit.results.watch import plan_for_seeds
 from mmlkit.results.when_mml_helps import when_mml_helps
 
 OUT = Path(__file__).resolve().parents[1] / "papers_results"
-
-
-def starts_from(run_dir: Path) -> str | None:
-    """The run folder whose model ``run_dir``'s run starts from (its ``tune_from``), or None: the
-    order a scheduler of runs must keep (``tools/lane_schedule.py``)."""
-    tune_from = json.loads((run_dir / "config.json").read_text()).get("tune_from")
-    return Path(tune_from).parent.name if tune_from else None
 
 
 def run_configs(profile: str, study: Study, used: dict[str, str]) -> dict:
@@ -101,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     # above already for the first notebook that uses them
     recipe_alone = plan_for_seeds({"seeds": list(study.seeds), "notebooks": {"mml_rgb_flow": sorted(
         by_step["mml_rgb_flow"])}}, (0,))["notebooks"]["mml_rgb_flow"]
+    configs = run_configs(args.profile, study, used)
     rows = []
     for d, name in used.items():
         info = json.loads((Path(d) / "run.json").read_text())
@@ -108,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         recorded = float(t.get("train_s", 0.0))
         rows.append({"notebook": name, "run": Path(d).name, "train_s": store_mod.training_seconds(d),
                      "recorded_train_s": recorded, "retimed": "retimed" in t,
-                     "score_s": float(sum((t.get("score_s") or {}).values())), "after": starts_from(Path(d))})
+                     "score_s": float(sum((t.get("score_s") or {}).values())), "after": starts_from(configs["runs"][Path(d).name]["config"])})
     runs = pd.DataFrame(rows)
     image = study.pretraining()
     image_s = float(image.get("seconds", image.get("train_s", 0.0)) or 0.0)
@@ -123,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                     "as measured when `tools/retime.py` trained "
                     f"{'them' if n_retimed > 1 else 'it'} again to the same bits on a quiet machine") if n_retimed else ""
     OUT.mkdir(exist_ok=True)
-    (OUT / "run_configs.json").write_text(json.dumps(run_configs(args.profile, study, used), indent=1) + "\n")
+    (OUT / "run_configs.json").write_text(json.dumps(configs, indent=1) + "\n")
     (OUT / "compute.json").write_text(json.dumps({"profile": args.profile, "seeds": list(study.seeds), "synth_seed": study.synth_seed,
                                                   "runs": rows, "image_stand_in_s": image_s,
                                                   # every run each notebook uses: ./run_all.sh's progress plan

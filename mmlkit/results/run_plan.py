@@ -20,13 +20,12 @@ tests compare the two). Each run trains and is scored in a process of its own
 
 from __future__ import annotations
 
-import functools
 import json
 import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from mmlkit.config import EvalConfig, RunConfig, with_overrides
 from mmlkit.results.store import REPO, RunStore, nothing_to_do
@@ -55,6 +54,47 @@ class PlannedRun:
     after: str | None
     seconds: float
     notebook: str
+
+
+def starts_from(config: dict) -> str | None:
+    """The run folder whose model a run starts from (its ``tune_from``'s folder), or None; ``config``
+    as a run folder's ``config.json`` or ``run_configs.json`` holds it."""
+    tune_from = config.get("tune_from")
+    return Path(tune_from).parent.name if tune_from else None
+
+
+def chain_seconds(seconds: Mapping[str, float], after: Mapping[str, str | None]) -> dict[str, float]:
+    """Each run's seconds plus those of the longest chain of runs that start from it, directly or
+    not: how long the work that waits on the run takes at the least. The scheduler's priority
+    (:func:`by_priority`), and what ``tools/lane_schedule.py`` lays out the same way.
+
+    Raises:
+        ValueError: runs that start from each other in a cycle.
+    """
+    children: dict[str, list[str]] = {n: [] for n in seconds}
+    for n, a in after.items():
+        if a in children:
+            children[a].append(n)
+
+    out: dict[str, float] = {}
+    visiting: set[str] = set()
+
+    def chain(name: str) -> float:
+        if name not in out:
+            if name in visiting:
+                raise ValueError(f"runs wait in a cycle: {sorted(visiting)[:3]}")
+            visiting.add(name)
+            out[name] = seconds[name] + max((chain(c) for c in children[name]), default=0.0)
+            visiting.discard(name)
+        return out[name]
+
+    return {n: chain(n) for n in seconds}
+
+
+def by_priority(names: Iterable[str], seconds: Mapping[str, float], chains: Mapping[str, float]) -> list[str]:
+    """``names`` in the order a free lane takes them: the longest chain first, then the longer run,
+    then by name."""
+    return sorted(names, key=lambda n: (-chains[n], -seconds[n], n))
 
 
 def load_run_configs(path: Path = RUN_CONFIGS) -> dict | None:
@@ -94,11 +134,8 @@ def planned_runs(run_configs: dict, compute: dict, store: RunStore, threads: int
                          "run tools/run_costs.py again")
 
     def after_of(name: str) -> str | None:
-        tune_from = configs[name]["config"].get("tune_from")
-        if not tune_from:
-            return None
-        parent = Path(tune_from).parent.name
-        if parent not in configs:
+        parent = starts_from(configs[name]["config"])
+        if parent is not None and parent not in configs:
             raise ValueError(f"{name} starts from {parent}, which the plan does not hold")
         return parent
 
@@ -162,23 +199,20 @@ def run_plan(planned: Sequence[PlannedRun], store: RunStore, lanes: int,
         name -> ``"done"`` (already, or now), ``"failed: <error>"`` or ``"left: <run> failed"``.
     """
     runs = {p.name: p for p in planned}
+    seconds = {n: p.seconds for n, p in runs.items()}
     children: dict[str, list[str]] = {n: [] for n in runs}
     for p in planned:
         if p.after in children:
             children[p.after].append(p.name)
-
-    @functools.lru_cache(maxsize=None)
-    def chain(name: str) -> float:
-        return runs[name].seconds + max((chain(c) for c in children[name]), default=0.0)
+    chains = chain_seconds(seconds, {n: p.after for n, p in runs.items()})
 
     status = {n: "done" for n, p in runs.items() if nothing_to_do(store.get(p.config), p.config, p.plans)}
     running: dict[Future, str] = {}
     with pool(lanes) as ex:
         try:
             while True:
-                ready = sorted((n for n, p in runs.items() if n not in status and n not in running.values()
-                                and (p.after is None or status.get(p.after) == "done")),
-                               key=lambda n: (-chain(n), -runs[n].seconds, n))
+                ready = by_priority((n for n, p in runs.items() if n not in status and n not in running.values()
+                                     and (p.after is None or status.get(p.after) == "done")), seconds, chains)
                 for name in ready[:max(0, lanes - len(running))]:
                     p = runs[name]
                     running[ex.submit(_train_one, p.config.to_dict(), str(store.root),
