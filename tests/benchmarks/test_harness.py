@@ -282,3 +282,42 @@ def test_epoch_shares_count_validation_at_the_schedules_rate():
     assert t["epoch"] == pytest.approx(2.0 + 0.125)  # the epochs without validation, plus its share
     assert t["rest"] == pytest.approx(0.0, abs=1e-9)
     assert epoch_shares(log.assign(val_s=0.0, seconds=2.0), eval_freq=4)["val"] == 0.0
+
+
+def test_the_roofline_counts_a_convolutions_work_as_torch_does():
+    """An independent count: torch's own FLOP counter on one convolution's forward pass."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from benchmarks.bench_roofline import conv_flops
+
+    for x_shape, w_shape, stride, pad in [((4, 3, 9, 7), (5, 3, 3, 3), 2, 1), ((2, 8, 4, 4), (6, 8, 1, 1), 1, 0)]:
+        x, w = torch.randn(x_shape), torch.randn(w_shape)
+        with FlopCounterMode(display=False) as counter:
+            y = torch.nn.functional.conv2d(x, w, stride=stride, padding=pad)
+        assert conv_flops(x_shape, w_shape, tuple(y.shape)) == counter.get_total_flops()
+
+
+def test_the_roofline_summary_splits_the_step_into_convolutions_and_the_rest():
+    from benchmarks.bench_roofline import summary
+
+    got = {"step_gflop": 6.0, "step_ms": 60.0, "large_gflop_s": 200.0, "clips": 32,
+           "convs": [{"name": "a", "x": (1,), "w": (1,), "forward_ms": 10.0, "backward_ms": 20.0, "gflop": 3.0},
+                     {"name": "b", "x": (1,), "w": (1,), "forward_ms": 5.0, "backward_ms": 5.0, "gflop": 0.5}]}
+    f = summary(got)
+    assert f["step_gflop_s"] == pytest.approx(100.0) and f["headroom"] == pytest.approx(2.0)
+    assert f["conv_ms"] == pytest.approx(40.0) and f["rest_ms"] == pytest.approx(20.0)
+    assert f["conv_share"] == pytest.approx(40 / 60) and f["conv_gflop_s"] == pytest.approx(3.5 / 40 * 1e3)
+    assert f["slowest"]["name"] == "b" and f["slowest_gflop_s"] == pytest.approx(50.0)
+
+
+@pytest.mark.slow
+def test_the_roofline_replays_every_convolution_of_the_real_step():
+    """A real child, pinned: the replayed convolutions carry all the step's convolution work."""
+    from benchmarks.bench_roofline import measure
+
+    got = measure(True, steps=2, repeat=1)
+    assert got["capability"] == "AVX2"
+    counted = got["by_op_gflop"]["aten.convolution"] + got["by_op_gflop"]["aten.convolution_backward"]
+    assert sum(c["gflop"] for c in got["convs"]) == pytest.approx(counted, rel=1e-9)
+    assert len(got["convs"]) == 12 and got["step_ms"] > 0 and got["large_gflop_s"] > 0
