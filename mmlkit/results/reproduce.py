@@ -341,6 +341,24 @@ def notebook_parameters(args: argparse.Namespace, seeds: list[int], results_dir:
     return params
 
 
+def lanes_plan(profile: str, params: dict, names: Sequence[str], results_dir: Path, compute: dict | None,
+               run_configs: dict | None = None) -> tuple[list | None, str]:
+    """The runs the last full run planned for ``names``, renamed for ``params``' threads in the
+    store at ``results_dir`` (:func:`mmlkit.results.run_plan.planned_runs`), and ``""``; or
+    ``None`` and why not: no plan, or one made for another profile, seeds, draw or data set."""
+    from mmlkit.results import run_plan as rp
+    from mmlkit.results.store import RunStore
+
+    configs = rp.load_run_configs() if run_configs is None else run_configs
+    if (configs is None or compute is None or configs.get("profile") != profile
+            or not plan_names_these_runs(compute, params["seeds"], params["synth_seed"], params["dataset"])):
+        return None, "no planned runs for these parameters (papers_results/run_configs.json, compute.json)"
+    try:
+        return rp.planned_runs(configs, compute, RunStore(results_dir), params.get("threads"), names), ""
+    except ValueError as exc:  # run_configs.json and compute.json from different full runs
+        return None, f"the plan cannot be used ({exc})"
+
+
 def train_planned_runs(profile: str, params: dict, names: Sequence[str], results_dir: Path, compute: dict | None,
                        lanes: int, run_configs: dict | None = None) -> dict[str, str] | None:
     """``--lanes``: before the notebooks, train the runs the last full run planned for ``names``
@@ -358,18 +376,11 @@ def train_planned_runs(profile: str, params: dict, names: Sequence[str], results
     from mmlkit.results import run_plan as rp
     from mmlkit.results.store import RunStore, load_or_pretrain
 
-    configs = rp.load_run_configs() if run_configs is None else run_configs
-    if (configs is None or compute is None or configs.get("profile") != profile
-            or not plan_names_these_runs(compute, params["seeds"], params["synth_seed"], params["dataset"])):
-        print("[reproduce] no planned runs for these parameters (papers_results/run_configs.json, compute.json): "
-              "the notebooks share the lanes", flush=True)
+    planned, why = lanes_plan(profile, params, names, results_dir, compute, run_configs)
+    if planned is None:
+        print(f"[reproduce] {why}: the notebooks share the lanes", flush=True)
         return None
     store = RunStore(results_dir)
-    try:
-        planned = rp.planned_runs(configs, compute, store, params.get("threads"), names)
-    except ValueError as exc:  # run_configs.json and compute.json from different full runs
-        print(f"[reproduce] the plan cannot be used ({exc}): the notebooks share the lanes", flush=True)
-        return None
     stand_in = load_or_pretrain(pretrain_profile(profile), store)["path"]
     others = {p.config.model.pretrained for p in planned} - {None, stand_in}
     if others:
@@ -587,9 +598,16 @@ def main(argv: list[str] | None = None) -> int:
     compute = None if compute is None else plan_for_seeds(compute, params["seeds"])
     same = None if compute is None else plan_names_these_runs(compute, params["seeds"], params["synth_seed"],
                                                                params["dataset"])
-    if args.lanes > 1:
-        same = False  # the plan's runs have the profile's threads, these runs their own (other names)
-    watcher = StoreWatcher(results_dir, names, Expectation.from_record(record, compute), speed[0], same_runs=same,
+    watched = compute  # the plan as the progress lines count it
+    if args.lanes > 1:  # the plan's runs have the profile's threads, these runs their own (other names):
+        planned, _ = lanes_plan(args.profile, params, names, results_dir, compute)  # count them by those
+        if planned is not None:
+            from mmlkit.results.run_plan import renamed_plan
+
+            watched, same = renamed_plan(compute, planned), True
+        else:
+            same = False
+    watcher = StoreWatcher(results_dir, names, Expectation.from_record(record, watched), speed[0], same_runs=same,
                            lanes=args.lanes)
     print(watcher.outlook(), flush=True)
     groups = lane_groups(names, args.lanes, plan_minutes(compute))

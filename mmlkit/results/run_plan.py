@@ -46,6 +46,7 @@ class PlannedRun:
         after: the planned run whose model it starts from (this store's name), or None.
         seconds: its measured training and scoring seconds in the plan (one at a time).
         notebook: the first notebook that uses it.
+        planned_as: its folder's name in the plan (``compute.json``), where the plan's threads differ.
     """
 
     name: str
@@ -54,6 +55,7 @@ class PlannedRun:
     after: str | None
     seconds: float
     notebook: str
+    planned_as: str = ""
 
 
 def starts_from(config: dict) -> str | None:
@@ -167,8 +169,20 @@ def planned_runs(run_configs: dict, compute: dict, store: RunStore, threads: int
                               plans={k: EvalConfig(**v) for k, v in entry.get("plans", {}).items()},
                               after=None if parent is None else renamed[parent],
                               seconds=float(row.get("train_s", 0.0)) + float(row.get("score_s", 0.0)),
-                              notebook=row.get("notebook", "")))
+                              notebook=row.get("notebook", ""), planned_as=name))
     return out
+
+
+def renamed_plan(compute: dict, planned: Sequence[PlannedRun]) -> dict:
+    """``compute.json`` with each planned run under its name in this store (``planned``'s
+    :attr:`~PlannedRun.name` for its :attr:`~PlannedRun.planned_as`), so that the progress lines
+    of runs in lanes count the plan's runs each at its own recorded seconds."""
+    names = {p.planned_as: p.name for p in planned}
+    return {**compute, "notebooks": {nb: [names.get(r, r) for r in runs]
+                                     for nb, runs in (compute.get("notebooks") or {}).items()},
+            "runs": [{**row, "run": names.get(row["run"], row["run"]),
+                      **({"after": names.get(row["after"], row["after"])} if row.get("after") else {})}
+                     for row in compute.get("runs") or ()]}
 
 
 def _train_one(config: dict, results_dir: str, plans: dict[str, dict], by: str) -> str:

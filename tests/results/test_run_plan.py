@@ -193,3 +193,36 @@ def test_run_all_lanes_train_the_plan_first_where_it_holds_these_runs(tmp_path, 
     assert reproduce.train_planned_runs("default", params, ["nb"], store, compute, 2, {**configs, "runs": {}}) is None
     assert "the plan cannot be used (run_configs.json lacks 5 planned runs" in capsys.readouterr().out
     assert len(asked) == 1
+
+
+def test_the_plan_renamed_for_the_lanes_counts_each_run_at_its_own_seconds(tmp_path, no_training):
+    """The progress lines of runs in lanes: the plan under the lanes' names, so that the longest
+    runs, which the scheduler takes first, count at their own seconds and not at the mean."""
+    from mmlkit.results.watch import Expectation, StoreWatcher
+
+    plan_study = Study(profile="default", seeds=(0,), results_dir=str(tmp_path / "made-here"))
+    cfgs = experiments(plan_study)
+    configs, compute = plan_of(plan_study, cfgs, seconds={"mml": 500.0})
+    for row in compute["runs"]:
+        row["after"] = rp.starts_from(configs["runs"][row["run"]]["config"])
+    lane_store = RunStore(tmp_path / "lanes")
+    planned = rp.planned_runs(configs, compute, lane_store, 1, ["nb"])
+    renamed = rp.renamed_plan(compute, planned)
+    lane_names = {p.name for p in planned}
+    assert set(renamed["notebooks"]["nb"]) == lane_names and {r["run"] for r in renamed["runs"]} == lane_names
+    assert {r["after"] for r in renamed["runs"]} - {None} <= lane_names
+    assert compute["notebooks"]["nb"] == sorted(configs["runs"])  # the plan itself is left as it was
+
+    now = [0.0]
+    w = StoreWatcher(lane_store.root, ["nb"], Expectation.from_record(
+        {"full_run": {"notebooks": {"nb": 600.0}}}, renamed), speed=None, clock=lambda: now[0],
+        same_runs=True, lanes=2)
+    w.start("nb")
+    assert w.estimate() == (5, pytest.approx(501.0 + 4 * 11.0))  # the cohort's 500 + 1, four runs of 10 + 1
+    mml = next(p.name for p in planned if p.config.modalities == ("RGB", "Flow"))
+    (lane_store.root / "runs" / mml).mkdir(parents=True)
+    (lane_store.root / "runs" / mml / "done.json").write_text("{}")
+    w.by_notebook = {"nb": [mml]}
+    now[0] = 400.0  # the cohort's 501 planned seconds done in 400 wall seconds
+    to_do, left = w.estimate()
+    assert to_do == 4 and left == pytest.approx(44.0 * 400.0 / 501.0)  # not 4 x the mean of 5 runs
