@@ -78,16 +78,15 @@ def child(steps: int, repeat: int) -> dict:
 
     convs: list[dict] = []
 
-    def record(mod, inp, out):
-        convs.append({"name": mod._roofline_name, "x": tuple(inp[0].shape), "w": tuple(mod.weight.shape),
-                      "y": tuple(out.shape), "stride": list(mod.stride), "padding": list(mod.padding),
-                      "input_grad": inp[0].requires_grad})
+    def recorder(name: str):
+        def record(mod, inp, out):
+            convs.append({"name": name, "x": tuple(inp[0].shape), "w": tuple(mod.weight.shape),
+                          "y": tuple(out.shape), "stride": list(mod.stride), "padding": list(mod.padding),
+                          "input_grad": inp[0].requires_grad})
+        return record
 
-    hooks = []
-    for name, mod in model.named_modules():
-        if isinstance(mod, torch.nn.Conv2d):
-            mod._roofline_name = name
-            hooks.append(mod.register_forward_hook(record))
+    hooks = [mod.register_forward_hook(recorder(name)) for name, mod in model.named_modules()
+             if isinstance(mod, torch.nn.Conv2d)]
     with FlopCounterMode(display=False) as counter:
         torch.nn.functional.cross_entropy(model(x), y).backward()
     for h in hooks:
