@@ -65,6 +65,15 @@ def starts_from(config: dict) -> str | None:
     return Path(tune_from).parent.name if tune_from else None
 
 
+def children_of(names: Iterable[str], after: Mapping[str, str | None]) -> dict[str, list[str]]:
+    """Each of ``names`` -> the runs that start from it (``after``: run -> the run it starts from)."""
+    children: dict[str, list[str]] = {n: [] for n in names}
+    for n, a in after.items():
+        if a in children:
+            children[a].append(n)
+    return children
+
+
 def chain_seconds(seconds: Mapping[str, float], after: Mapping[str, str | None]) -> dict[str, float]:
     """Each run's seconds plus those of the longest chain of runs that start from it, directly or
     not: how long the work that waits on the run takes at the least. The scheduler's priority
@@ -73,11 +82,7 @@ def chain_seconds(seconds: Mapping[str, float], after: Mapping[str, str | None])
     Raises:
         ValueError: runs that start from each other in a cycle.
     """
-    children: dict[str, list[str]] = {n: [] for n in seconds}
-    for n, a in after.items():
-        if a in children:
-            children[a].append(n)
-
+    children = children_of(seconds, after)
     out: dict[str, float] = {}
     visiting: set[str] = set()
 
@@ -214,11 +219,9 @@ def run_plan(planned: Sequence[PlannedRun], store: RunStore, lanes: int,
     """
     runs = {p.name: p for p in planned}
     seconds = {n: p.seconds for n, p in runs.items()}
-    children: dict[str, list[str]] = {n: [] for n in runs}
-    for p in planned:
-        if p.after in children:
-            children[p.after].append(p.name)
-    chains = chain_seconds(seconds, {n: p.after for n, p in runs.items()})
+    after = {n: p.after for n, p in runs.items()}
+    children = children_of(runs, after)
+    chains = chain_seconds(seconds, after)
 
     status = {n: "done" for n, p in runs.items() if nothing_to_do(store.get(p.config), p.config, p.plans)}
     running: dict[Future, str] = {}
