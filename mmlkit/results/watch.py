@@ -97,6 +97,26 @@ def finished_runs(results_dir: str | Path) -> set[str]:
     return {p.parent.name for p in (Path(results_dir) / "runs").glob("*/done.json")}
 
 
+def head_start(results_dir: str | Path) -> dict[str, float]:
+    """The share of its training each unfinished run of a store has done: run folder -> its
+    ``state.json``'s ``epochs_done`` over its ``config.json``'s epochs (in ``[0, 1]``; runs
+    without a readable state or config are left out). A resumed invocation trains only the rest
+    of those runs (:meth:`Expectation.runs_left`)."""
+    shares = {}
+    for state in Path(results_dir).glob("runs/*/state.json"):
+        run = state.parent
+        if (run / "done.json").exists():
+            continue
+        try:
+            done = int(json.loads(state.read_text())["epochs_done"])
+            epochs = int(json.loads((run / "config.json").read_text())["optim"]["epochs"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if epochs > 0:
+            shares[run.name] = min(max(done / epochs, 0.0), 1.0)
+    return shares
+
+
 def run_summary(run_dir: Path) -> dict[str, Any]:
     """A finished run's modalities, epochs and training minutes, from its ``config.json`` and
     ``run.json`` (``None`` where a file is missing or unreadable: the line says ``?``)."""
@@ -125,10 +145,13 @@ def format_minutes(minutes: float) -> str:
 
 
 def plan_fields(compute: dict | None) -> dict[str, dict]:
-    """:class:`Expectation`'s ``plan`` and ``run_s`` from ``compute.json`` (empty without one)."""
+    """:class:`Expectation`'s ``plan``, ``run_s`` and ``train_s`` from ``compute.json`` (empty
+    without one)."""
     compute = compute or {}
+    runs = compute.get("runs") or ()
     return {"plan": {k: tuple(v) for k, v in (compute.get("notebooks") or {}).items()},
-            "run_s": {r["run"]: float(r["train_s"]) + float(r["score_s"]) for r in compute.get("runs") or ()}}
+            "run_s": {r["run"]: float(r["train_s"]) + float(r["score_s"]) for r in runs},
+            "train_s": {r["run"]: float(r["train_s"]) for r in runs}}
 
 
 @dataclass(frozen=True)
@@ -141,6 +164,7 @@ class Expectation:
         speed: the host's training speed (clips/s) measured there.
         plan: notebook -> the run folders it uses, from scratch (``compute.json``; empty: none).
         run_s: run folder -> its measured seconds of training and scoring.
+        train_s: run folder -> the training part of ``run_s``.
     """
 
     notebook_s: dict[str, float] = field(default_factory=dict)
@@ -148,6 +172,7 @@ class Expectation:
     speed: float | None = None
     plan: dict[str, tuple[str, ...]] = field(default_factory=dict)
     run_s: dict[str, float] = field(default_factory=dict)
+    train_s: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_record(cls, record: dict, compute: dict | None = None) -> "Expectation | None":
@@ -164,7 +189,8 @@ class Expectation:
                    speed=max(speeds) if speeds else None, **plan_fields(compute))
 
     def runs_left(self, names: Sequence[str], current: int, done: set[str], trained_here: Sequence[str],
-                  same_runs: bool | None = None) -> tuple[int, float] | None:
+                  same_runs: bool | None = None, started: dict[str, float] | None = None
+                  ) -> tuple[int, float] | None:
         """From the plan: (runs still to do, their recorded seconds) for ``names[current:]``.
 
         The planned runs of ``names[current:]`` count unless a notebook before ``names[current]``
@@ -177,8 +203,10 @@ class Expectation:
         run of ``trained_here``;
         the runs the store held before are not recognised, so the count is an upper bound, and
         the seconds are that count at the mean of the planned runs. Runs the store lacks count
-        at their own recorded seconds (a 3-model cohort is 9 times a short single-model run).
-        ``None`` without a plan.
+        at their own recorded seconds (a 3-model cohort is 9 times a short single-model run),
+        less the share of their training an interrupted invocation did (``started``,
+        :func:`head_start`: a run resumed at epoch 30 of 40 has a quarter of its training left,
+        and all its scoring). ``None`` without a plan.
         """
         if not self.plan:
             return None
@@ -193,7 +221,9 @@ class Expectation:
         mean = sum(self.run_s.get(r, 0.0) for r in left) / len(left) if left else 0.0
         if same_runs:  # the very runs still to do, each at its own recorded seconds
             todo = [r for r in left if r not in done]
-            return len(todo), sum(self.run_s.get(r, mean) for r in todo)
+            started = started or {}
+            return len(todo), sum(self.run_s.get(r, mean) - self.train_s.get(r, 0.0) * started.get(r, 0.0)
+                                  for r in todo)
         n = max(0, len(left) - len(trained_here))
         return n, n * mean
 
@@ -239,7 +269,9 @@ class StoreWatcher:
         lanes: notebooks run side by side (``./run_all.sh --lanes``). Their runs have one thread
             each, so the plan's seconds (one notebook at a time) do not time them: from the first
             finished run on, the time left is the plan's seconds still to do at the pace measured
-            so far (wall seconds per planned second done).
+            so far (wall seconds per planned second done). A run an interrupted invocation left
+            half-done counts only its share still to train (:func:`head_start`), so a resumed
+            leg's first runs, which finish early, do not make the pace look fast.
     """
 
     def __init__(self, results_dir: str | Path, names: Sequence[str], expectation: Expectation | None,
@@ -250,6 +282,7 @@ class StoreWatcher:
         self.same_runs, self.lanes = same_runs, lanes
         self.speed, self.interval, self.out, self.clock = speed, interval, out, clock
         self.seen = finished_runs(self.results_dir)
+        self.started = head_start(self.results_dir)  # the runs an interrupted invocation left half-done
         self.trained: list[str] = []
         self.by_notebook: dict[str, list[str]] = {}  # notebook -> the runs trained while it ran
         self.finished: list[str] = []  # notebooks done, in the order they finished
@@ -321,7 +354,7 @@ class StoreWatcher:
         order, current = self._order()
         here = [r for n in order[current:] for r in self.by_notebook.get(n, [])]
         planned = exp.runs_left(order, current, finished_runs(self.results_dir) if done is None else done,
-                                here, self.same_runs)
+                                here, self.same_runs, self.started)
         if planned is not None:
             if self.lanes == 1:
                 return planned[0], planned[1] * scale
@@ -394,6 +427,7 @@ class PlanTracker:
     def __init__(self, notebook: str, results_dir: str | Path, compute: dict, same_runs: bool | None = None) -> None:
         self.notebook, self.results_dir, self.same_runs = notebook, Path(results_dir), same_runs
         self.expectation = Expectation(**plan_fields(compute))
+        self.started = head_start(self.results_dir)  # runs a kernel before this one left half-done
         self.plan_train_s = {r["run"]: float(r["train_s"]) for r in compute.get("runs") or ()}
         self.runs: list[str] = []
         self.pace = [0.0, 0.0]  # this kernel's training seconds, the plan's, over the planned runs trained
@@ -419,7 +453,7 @@ class PlanTracker:
         if minutes is not None and planned:
             self.pace = [self.pace[0] + minutes * 60, self.pace[1] + planned]
         n, seconds = self.expectation.runs_left([self.notebook], 0, finished_runs(self.results_dir), self.runs,
-                                                self.same_runs)
+                                                self.same_runs, self.started)
         pace = self.pace[0] / self.pace[1] if self.pace[1] else 1.0
         return (f"{self.notebook}: about {runs_text(n)} to do, "
                 f"about {format_minutes(seconds * pace / 60)} left (the last full run's plan)")

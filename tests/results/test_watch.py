@@ -295,3 +295,40 @@ def test_in_lanes_the_time_left_follows_the_pace_measured_since_the_start():
     w.by_notebook = {"01": ["a1"], "02": ["c1"]}  # two runs done (other names: one thread each)
     now[0] = 140.0  # 200 planned seconds done in 140 wall seconds: 0.7 s per planned second
     assert w.estimate() == (2, pytest.approx(140.0))
+
+
+def _half_done(root, name, epochs_done, epochs=40):
+    d = root / "runs" / name
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"modalities": ["RGB"], "optim": {"epochs": epochs}}))
+    (d / "state.json").write_text(json.dumps({"epochs_done": epochs_done, "digest": "0"}))
+    return d
+
+
+def test_a_run_left_half_done_counts_only_the_training_it_has_left(tmp_path):
+    """A leg resumed after an interruption: the runs it left half-done have only the rest of
+    their training (and all their scoring) to do. The resumed full run in lanes once said
+    "about 45 min left" after its first run where about 115 were: that run, resumed at epoch 30
+    of 40, had counted all its planned seconds as done in a quarter of their time."""
+    compute = {"profile": "default", "notebooks": {"01": ["a", "b", "c"]},
+               "runs": [{"run": r, "train_s": 100.0, "score_s": 20.0} for r in "abc"]}
+    _half_done(tmp_path, "a", 30)
+    _half_done(tmp_path, "b", 0)
+    (tmp_path / "runs" / "z").mkdir()  # a folder without a state: not started
+    assert watch.head_start(tmp_path) == {"a": 0.75, "b": 0.0}
+    exp = Expectation.from_record({"full_run": {"notebooks": {"01": 360.0}}}, compute)
+    assert exp.runs_left(["01"], 0, set(), [], True, watch.head_start(tmp_path)) == (3, 45.0 + 120.0 + 120.0)
+    now = [0.0]
+    w = StoreWatcher(tmp_path, ["01"], exp, speed=None, clock=lambda: now[0], same_runs=True, lanes=2)
+    assert w.estimate() == (3, 285.0)
+    w.start("01")
+    now[0] = 45.0  # a's last 10 epochs and its scoring: 45 planned seconds in 45 wall seconds
+    (tmp_path / "runs" / "a" / "done.json").write_text("{}")
+    assert w.estimate() == (2, pytest.approx(240.0))  # the pace is 1.0, not 45 / 120
+
+
+def test_a_finished_run_has_no_head_start(tmp_path):
+    d = _half_done(tmp_path, "a", 40)
+    (d / "done.json").write_text("{}")
+    (_half_done(tmp_path, "b", 12) / "state.json").write_text("{not json")  # unreadable: left out
+    assert watch.head_start(tmp_path) == {}
