@@ -67,6 +67,25 @@ def _rgb24_converter():
     return lambda frame: reformatter.reformat(frame, format="rgb24").to_ndarray()
 
 
+def _open_pyav(path: Path):
+    """``(container, its first video stream)`` of ``path`` with PyAV; the caller closes the
+    container (``with container:``).
+
+    Raises:
+        VideoDecodeError: PyAV cannot open it, or it holds no video stream.
+    """
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as exc:
+        raise VideoDecodeError(path, f"PyAV cannot open it: {exc or type(exc).__name__}") from exc
+    if not container.streams.video:
+        container.close()
+        raise VideoDecodeError(path, "PyAV cannot open it: no video stream")
+    return container, container.streams.video[0]
+
+
 class _PyAVReader:
     """Sequential PyAV decoding; keeps only the frames asked for."""
 
@@ -77,13 +96,13 @@ class _PyAVReader:
 
         self.path = path
         self._av = av
+        container, stream = _open_pyav(path)
         try:
-            with av.open(str(path)) as container:
-                stream = container.streams.video[0]
+            with container:
                 # stream.frames is 0 for webm: count the packets instead (no decoding).
                 n = stream.frames or sum(1 for p in container.demux(stream) if p.size)
                 expected = container_frames(container, stream)
-        except (IndexError, av.FFmpegError, OSError) as exc:
+        except (av.FFmpegError, OSError) as exc:
             raise VideoDecodeError(path, f"PyAV cannot open it: {exc or type(exc).__name__}") from exc
         if n <= 0:
             raise VideoDecodeError(path, "no video frames")
@@ -133,14 +152,8 @@ def _pyav_read_all(path: Path) -> np.ndarray:
     import av
 
     to_rgb = _rgb24_converter()
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError) as exc:
-        raise VideoDecodeError(path, f"PyAV cannot open it: {exc or type(exc).__name__}") from exc
+    container, stream = _open_pyav(path)
     with container:
-        if not container.streams.video:
-            raise VideoDecodeError(path, "PyAV cannot open it: no video stream")
-        stream = container.streams.video[0]
         expected = container_frames(container, stream)
         try:
             frames = [to_rgb(f) for f in container.decode(stream)]

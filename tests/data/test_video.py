@@ -124,6 +124,22 @@ def test_bad_files_name_the_file(tmp_path, backend, moving_square, write_video):
     assert len(open_video(tmp_path / "good.webm", backend)) == 24
 
 
+@pytest.mark.parametrize("backend", ["auto", "pyav"])
+def test_a_file_without_a_video_stream_is_refused_by_name(tmp_path, backend):
+    import av
+
+    path = tmp_path / "sound_only.webm"
+    with av.open(str(path), "w") as container:  # one opus packet of silence, no video
+        stream = container.add_stream("libopus", rate=48000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 960), np.int16), format="s16", layout="mono")
+        frame.sample_rate = 48000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    for read in (open_video, read_all_frames):
+        with pytest.raises(VideoDecodeError, match=r"sound_only\.webm.*PyAV cannot open it: no video stream"):
+            read(path, backend)
+
+
 def test_a_truncated_video_is_a_bad_video_named_and_counted(tmp_path, moving_square, write_video):
     from mmlkit.config import DataConfig, EvalConfig
     from mmlkit.data import build_dataset, make_loader
