@@ -359,14 +359,18 @@ def lanes_plan(profile: str, params: dict, names: Sequence[str], results_dir: Pa
         return None, f"the plan cannot be used ({exc})"
 
 
-def train_planned_runs(profile: str, params: dict, names: Sequence[str], results_dir: Path, compute: dict | None,
-                       lanes: int, run_configs: dict | None = None) -> dict[str, str] | None:
+def train_planned_runs(profile: str, params: dict, plan: tuple[list | None, str], results_dir: Path,
+                       lanes: int) -> dict[str, str] | None:
     """``--lanes``: before the notebooks, train the runs the last full run planned for ``names``
     ``lanes`` at a time (:mod:`mmlkit.results.run_plan`), so that no lane idles while a notebook
     waits; the notebooks then read them, and share the lanes for what the plan did not hold.
 
     Only where the plan holds this invocation's runs: the same profile, seeds, draw and data set,
     and the image stand-in this code makes (its hash is in every planned config).
+
+    Args:
+        plan: :func:`lanes_plan`'s answer for these notebooks (the planned runs, or ``None`` and
+            why not), which the progress lines count by as well.
 
     Returns:
         :func:`~mmlkit.results.run_plan.run_plan`'s statuses, or ``None`` (no plan used; the line
@@ -376,7 +380,7 @@ def train_planned_runs(profile: str, params: dict, names: Sequence[str], results
     from mmlkit.results import run_plan as rp
     from mmlkit.results.store import RunStore, load_or_pretrain
 
-    planned, why = lanes_plan(profile, params, names, results_dir, compute, run_configs)
+    planned, why = plan
     if planned is None:
         print(f"[reproduce] {why}: the notebooks share the lanes", flush=True)
         return None
@@ -600,7 +604,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                params["dataset"])
     watched = compute  # the plan as the progress lines count it
     if args.lanes > 1:  # the plan's runs have the profile's threads, these runs their own (other names):
-        planned, _ = lanes_plan(args.profile, params, names, results_dir, compute)  # count them by those
+        plan = lanes_plan(args.profile, params, names, results_dir, compute)  # count them by those
+        planned = plan[0]
         if planned is not None:
             from mmlkit.results.run_plan import renamed_plan
 
@@ -618,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
               + " | ".join(" + ".join(g) if len(g) > 1 else g[0] for g in groups), flush=True)
     with watcher:
         if args.lanes > 1:  # the scheduler of runs first, where the last full run planned these runs
-            train_planned_runs(args.profile, params, names, results_dir, compute, args.lanes)
+            train_planned_runs(args.profile, params, plan, results_dir, args.lanes)
         run_one = run_notebook if args.lanes == 1 else run_notebook_in_child
         timings = run_lanes(groups, args.lanes, lambda name: run_one(name, out_dir, params, kernel), watcher)
     timings = {n: timings[n] for n in names if n in timings}  # run order, as the record always had it

@@ -177,20 +177,24 @@ def test_run_all_lanes_train_the_plan_first_where_it_holds_these_runs(tmp_path, 
     asked = []
     monkeypatch.setattr(rp, "run_plan", lambda runs, s, lanes: asked.append(([r.name for r in runs], lanes)) or {})
     params = {"seeds": [0], "synth_seed": 0, "dataset": "synthetic", "threads": 1}
-    assert reproduce.train_planned_runs("default", params, ["nb"], store, compute, 2, configs) == {}
+
+    def train(params, configs):
+        plan = reproduce.lanes_plan("default", params, ["nb"], store, compute, configs)
+        return reproduce.train_planned_runs("default", params, plan, store, 2)
+
+    assert train(params, configs) == {}
     assert len(asked) == 1 and len(asked[0][0]) == 5 and asked[0][1] == 2
     assert "scheduler of runs: 5 of the 5 runs these notebooks used last time to train, 2 at a time" in \
         capsys.readouterr().out
     # other seeds: not the plan's runs; the notebooks share the lanes as before
-    assert reproduce.train_planned_runs("default", {**params, "seeds": [0, 1]}, ["nb"], store, compute, 2,
-                                        configs) is None
+    assert train({**params, "seeds": [0, 1]}, configs) is None
     assert "no planned runs for these parameters" in capsys.readouterr().out
     # a stand-in other than this code's: no plan either
     monkeypatch.setattr("mmlkit.results.store.load_or_pretrain", lambda cfg, s: {"path": str(store / "other.pt")})
-    assert reproduce.train_planned_runs("default", params, ["nb"], store, compute, 2, configs) is None
+    assert train(params, configs) is None
     assert "another image stand-in" in capsys.readouterr().out
     # run_configs.json from another full run than compute.json: said, and no plan
-    assert reproduce.train_planned_runs("default", params, ["nb"], store, compute, 2, {**configs, "runs": {}}) is None
+    assert train(params, {**configs, "runs": {}}) is None
     assert "the plan cannot be used (run_configs.json lacks 5 planned runs" in capsys.readouterr().out
     assert len(asked) == 1
 
