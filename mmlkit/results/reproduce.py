@@ -361,8 +361,8 @@ def lanes_plan(profile: str, params: dict, names: Sequence[str], results_dir: Pa
 
 def train_planned_runs(profile: str, params: dict, plan: tuple[list | None, str], results_dir: Path,
                        lanes: int) -> dict[str, str] | None:
-    """``--lanes``: before the notebooks, train the runs the last full run planned for ``names``
-    ``lanes`` at a time (:mod:`mmlkit.results.run_plan`), so that no lane idles while a notebook
+    """``--lanes``: before the notebooks, train the runs the last full run planned for them
+    (``plan``) ``lanes`` at a time (:mod:`mmlkit.results.run_plan`), so that no lane idles while a notebook
     waits; the notebooks then read them, and share the lanes for what the plan did not hold.
 
     Only where the plan holds this invocation's runs: the same profile, seeds, draw and data set,
