@@ -21,10 +21,11 @@ RESULTS = REPO / "papers_results"
 INTERVAL = re.compile(r"\[([+\-−]?\d+\.\d+),\s*([+\-−]?\d+\.\d+)\]")
 
 #: the page -> the records (globs under papers_results/) its intervals may come from: the last full
-#: run's own tables (draw 0 and the draw-1 rerun its README reports); for decisions.md also the
+#: run's own tables (draw 0, the draw-1 rerun its README reports, and README's second realisation of
+#: the same run with 1-thread bits, lanes-1thread); for decisions.md also the
 #: first decisions; for the pages that tell the history, any run's tables and READMEs
 SOURCES: dict[str, tuple[str, ...]] = {
-    "README.md": ("tables/*.csv", "draw-1/tables/*.csv"),
+    "README.md": ("tables/*.csv", "draw-1/tables/*.csv", "lanes-1thread/tables/*.csv"),
     "docs/index.md": ("tables/*.csv", "draw-1/tables/*.csv"),
     "docs/decisions.md": ("tables/*.csv", "draw-1/tables/*.csv", "precision-draw*/decided/tables/*.csv"),
     "docs/findings.md": ("**/*.csv", "**/*.md"),
