@@ -45,11 +45,12 @@ def check_complete(path: Path, n_frames: int, expected: int | None) -> None:
 
 
 def _probe_expected(path: Path) -> int | None:
+    """The header's duration x fps of ``path`` (:func:`container_frames`), read with PyAV; ``None``
+    where PyAV is missing or cannot open it."""
     try:
-        import av
-
-        with av.open(str(path)) as container:
-            return container_frames(container, container.streams.video[0])
+        container, stream = _open_pyav(path)
+        with container:
+            return container_frames(container, stream)
     except Exception:  # noqa: BLE001 - no metadata to check against; the decoder's own errors stand
         return None
 
